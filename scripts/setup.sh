@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the build dependencies that are missing, then configures and builds
+# mpisnap into $BUILD_DIR (default: build/).  demo.sh and test.sh call it
+# first; it is safe to run again and then only rebuilds what changed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+PACKAGES=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin
+  libhdf5-openmpi-dev hdf5-tools)
+
+install_missing_packages() {
+  local missing=() pkg
+  for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+        grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      echo "setup.sh: missing packages: ${missing[*]}" >&2
+      echo "setup.sh: run as root or install sudo to install them" >&2
+      exit 1
+    fi
+    sudo=(sudo)
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build() {
+  local werror=OFF
+  if [ "${CI:-}" = true ] || [ "${MPISNAP_WERROR:-}" = 1 ]; then
+    werror=ON
+  fi
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMPISNAP_WERROR=$werror
+  cmake --build "$BUILD_DIR" -j"$(nproc)"
+}
+
+install_missing_packages
+configure_and_build
