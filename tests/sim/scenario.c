@@ -105,7 +105,8 @@ static int expect_channel(scen *c, sim_snap *sn, int src, int dst, char **tok,
   }
   if (n > 256)
     return perr(c, "channel state too long to compare%s%s", "", "");
-  memcpy(sorted, sn->log[src][dst], (size_t)n * sizeof(*sorted));
+  if (n > 0)
+    memcpy(sorted, sn->log[src][dst], (size_t)n * sizeof(*sorted));
   for (int i = 1; i < n; i++)
     for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
       uint64_t t = sorted[j];
