@@ -12,12 +12,14 @@ typedef struct in_chan {
   uint64_t closed_sid; /* == engine sid once closed for that snapshot */
   uint64_t consumed;   /* cumulative messages consumed */
   uint64_t early_next; /* early messages of snapshot sid+1 seen during sid */
+  int retired;
   mpisnap__in_counters cur;
 } in_chan;
 
 typedef struct out_chan {
   uint64_t sent; /* cumulative messages sent */
   uint64_t sent_before_record;
+  int retired;
 } out_chan;
 
 struct mpisnap__engine {
@@ -29,6 +31,7 @@ struct mpisnap__engine {
   int next_known; /* a marker of sid+1 arrived before DONE with sid */
   uint64_t markers_sent;
   uint32_t nclosed;
+  uint32_t nretired_in;
   uint32_t nin, in_cap;
   uint32_t nout, out_cap;
   in_chan *in;
@@ -111,6 +114,8 @@ static void do_record(mpisnap__engine *e) {
    * synchronously with respect to the application's sends. */
   for (i = 0; i < e->nout; i++) {
     e->out[i].sent_before_record = e->out[i].sent;
+    if (e->out[i].retired)
+      continue;
     e->ops.send_marker(e->ctx, i, e->sid);
     e->markers_sent++;
   }
@@ -118,7 +123,7 @@ static void do_record(mpisnap__engine *e) {
     e->in[i].cur.consumed_before_record = e->in[i].consumed;
     /* A channel whose marker came before the record is closed at once:
      * its state is what was queued and not yet consumed. */
-    if (e->in[i].epoch >= e->sid)
+    if (e->in[i].epoch >= e->sid && !e->in[i].retired)
       close_in(e, i);
   }
   check_done(e);
@@ -131,7 +136,8 @@ static void begin(mpisnap__engine *e, uint64_t sid) {
   e->phase = MPISNAP__PENDING;
   e->next_known = 0;
   e->markers_sent = 0;
-  e->nclosed = 0;
+  /* Retired channels never deliver another marker: closed from the start. */
+  e->nclosed = e->nretired_in;
   for (i = 0; i < e->nin; i++) {
     in_chan *c = &e->in[i];
     c->cur.consumed_before_record = 0;
@@ -162,6 +168,68 @@ int mpisnap__engine_add_in(mpisnap__engine *e) {
     e->nclosed++;
   }
   return (int)e->nin++;
+}
+
+int mpisnap__engine_add_in_at(mpisnap__engine *e, uint64_t sender_rec) {
+  int idx, active = is_active(e);
+  in_chan *c;
+
+  /* While this rank is in snapshot s, a sender has recorded s - 1 or s
+   * (or s + 1 once it is done with s); otherwise s or s + 1. */
+  if (sender_rec > e->sid + 1 || sender_rec + (active ? 1 : 0) < e->sid)
+    return MPISNAP_EPROTO;
+  idx = mpisnap__engine_add_in(e);
+  if (idx < 0)
+    return idx;
+  c = &e->in[idx];
+  if (active && sender_rec < e->sid) {
+    /* The sender will record the active snapshot later and send its
+     * marker on this channel: the channel is open. */
+    c->epoch = sender_rec;
+    if (e->phase == MPISNAP__RECORDED) {
+      c->closed_sid = 0;
+      e->nclosed--;
+    }
+  }
+  if (sender_rec == e->sid + 1)
+    return mpisnap__engine_marker(e, (uint32_t)idx, sender_rec) < 0
+               ? MPISNAP_EPROTO
+               : idx;
+  return idx;
+}
+
+uint64_t mpisnap__engine_recorded_sid(const mpisnap__engine *e) {
+  return e->phase == MPISNAP__PENDING ? e->sid - 1 : e->sid;
+}
+
+int mpisnap__engine_retire_in(mpisnap__engine *e, uint32_t in) {
+  in_chan *c;
+
+  if (in >= e->nin || e->in[in].retired)
+    return MPISNAP_EINVAL;
+  c = &e->in[in];
+  c->retired = 1;
+  e->nretired_in++;
+  if (!is_active(e))
+    return 0;
+  if (e->phase == MPISNAP__RECORDED) {
+    if (c->closed_sid != e->sid)
+      close_in(e, in);
+    check_done(e);
+  } else {
+    /* PENDING: count it closed now; the record will not close it again. */
+    c->closed_sid = e->sid;
+    c->cur.logged += e->ops.log_queued(e->ctx, in, e->sid);
+    e->nclosed++;
+  }
+  return 0;
+}
+
+int mpisnap__engine_retire_out(mpisnap__engine *e, uint32_t out) {
+  if (out >= e->nout || e->out[out].retired)
+    return MPISNAP_EINVAL;
+  e->out[out].retired = 1;
+  return 0;
 }
 
 int mpisnap__engine_add_out(mpisnap__engine *e) {
@@ -303,6 +371,10 @@ uint64_t mpisnap__engine_total_sent(const mpisnap__engine *e, uint32_t out) {
 
 uint64_t mpisnap__engine_total_consumed(const mpisnap__engine *e, uint32_t in) {
   return in < e->nin ? e->in[in].consumed : 0;
+}
+
+uint64_t mpisnap__engine_in_epoch(const mpisnap__engine *e, uint32_t in) {
+  return in < e->nin ? e->in[in].epoch : 0;
 }
 
 uint64_t mpisnap__engine_markers_sent(const mpisnap__engine *e) {

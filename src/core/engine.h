@@ -92,6 +92,23 @@ void mpisnap__engine_free(mpisnap__engine *e);
 int mpisnap__engine_add_in(mpisnap__engine *e);
 int mpisnap__engine_add_out(mpisnap__engine *e);
 
+/* Add an incoming channel whose sender had recorded snapshots up to
+ * sender_rec when the channel was created (both ends learn that by an
+ * exchange at creation): the channel expects markers from sender_rec + 1
+ * on.  A sender one snapshot ahead counts as that snapshot's marker having
+ * arrived on the channel.  Returns the index or a negative code. */
+int mpisnap__engine_add_in_at(mpisnap__engine *e, uint64_t sender_rec);
+
+/* The last snapshot this rank has recorded (what a new channel's peer is
+ * told at creation). */
+uint64_t mpisnap__engine_recorded_sid(const mpisnap__engine *e);
+
+/* Retire a channel (its communicator was freed): an incoming channel is
+ * closed for the active snapshot, if not yet, and for all later ones; an
+ * outgoing channel gets no more markers. */
+int mpisnap__engine_retire_in(mpisnap__engine *e, uint32_t in);
+int mpisnap__engine_retire_out(mpisnap__engine *e, uint32_t out);
+
 /* Resume counting from a restored checkpoint: the last snapshot id known
  * to every rank, so the next one is last_sid + 1 on every channel. */
 int mpisnap__engine_set_base(mpisnap__engine *e, uint64_t last_sid);
@@ -139,6 +156,8 @@ mpisnap__in_counters mpisnap__engine_in_counters(const mpisnap__engine *e,
 /* Totals since the engine started (or since the restored base). */
 uint64_t mpisnap__engine_total_sent(const mpisnap__engine *e, uint32_t out);
 uint64_t mpisnap__engine_total_consumed(const mpisnap__engine *e, uint32_t in);
+/* Id of the last marker seen on incoming channel in. */
+uint64_t mpisnap__engine_in_epoch(const mpisnap__engine *e, uint32_t in);
 /* Markers this rank sent for the current (or last) snapshot. */
 uint64_t mpisnap__engine_markers_sent(const mpisnap__engine *e);
 /* Whether the rank already knows of the snapshot after the current one

@@ -1,0 +1,345 @@
+/* Communicators: every application communicator gets a shadow duplicate
+ * and one engine channel per peer in each direction.  The record is found
+ * through attribute caching on the application's communicator. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmpi/layer.h"
+
+/* One-entry cache in front of the attribute lookup: programs tend to use
+ * one communicator for long stretches. */
+static MPI_Comm cached_app = MPI_COMM_NULL;
+static mpisnap__comm *cached;
+
+static int grow_chans(mpisnap__chan **arr, uint32_t *cap, uint32_t need) {
+  uint32_t ncap = *cap ? *cap : 64;
+  mpisnap__chan *p;
+
+  if (need <= *cap)
+    return 0;
+  while (ncap < need)
+    ncap *= 2;
+  p = realloc(*arr, (size_t)ncap * sizeof(*p));
+  if (p == NULL)
+    return -1;
+  *arr = p;
+  *cap = ncap;
+  return 0;
+}
+
+mpisnap__comm *mpisnap__comm_get(MPI_Comm app) {
+  mpisnap__comm *c;
+  int flag = 0;
+
+  if (app == cached_app && cached != NULL)
+    return cached;
+  if (app == MPI_COMM_NULL)
+    return NULL;
+  if (PMPI_Comm_get_attr(app, mpisnap__g.keyval, &c, &flag) != MPI_SUCCESS ||
+      !flag)
+    mpisnap__fatal("a point-to-point call used a communicator that mpisnap "
+                   "does not know (created before MPI_Init completed, or by "
+                   "a constructor mpisnap does not intercept)");
+  cached_app = app;
+  cached = c;
+  return c;
+}
+
+/* Create the shadow and the channels of a new communicator.  Collective
+ * over app: the ranks tell each other which snapshot they last recorded,
+ * so both ends of every new channel agree on which marker comes next. */
+int mpisnap__comm_register(MPI_Comm app) {
+  mpisnap__state *g = &mpisnap__g;
+  mpisnap__comm *c = calloc(1, sizeof(*c));
+  uint64_t mine, *theirs = NULL;
+  int inter = 0, rc, p;
+
+  if (c == NULL)
+    return MPI_ERR_NO_MEM;
+  c->app = app;
+  c->id = g->ncomms_created++;
+  if ((rc = PMPI_Comm_dup(app, &c->shadow)) != MPI_SUCCESS)
+    goto fail;
+  PMPI_Comm_test_inter(app, &inter);
+  PMPI_Comm_rank(app, &c->rank);
+  if (inter)
+    PMPI_Comm_remote_size(app, &c->size);
+  else
+    PMPI_Comm_size(app, &c->size);
+  c->in_idx = malloc((size_t)c->size * sizeof(int));
+  c->out_idx = malloc((size_t)c->size * sizeof(int));
+  c->marker_count = calloc((size_t)c->size * 4, sizeof(uint64_t));
+  theirs = malloc((size_t)c->size * sizeof(*theirs));
+  if (!c->in_idx || !c->out_idx || !c->marker_count || !theirs ||
+      grow_chans(&g->in_chan, &g->in_cap,
+                 mpisnap__engine_nin(g->engine) + (uint32_t)c->size) < 0 ||
+      grow_chans(&g->out_chan, &g->out_cap,
+                 mpisnap__engine_nout(g->engine) + (uint32_t)c->size) < 0) {
+    rc = MPI_ERR_NO_MEM;
+    goto fail;
+  }
+  mine = mpisnap__engine_recorded_sid(g->engine);
+  rc = PMPI_Allgather(&mine, 1, MPI_UINT64_T, theirs, 1, MPI_UINT64_T,
+                      c->shadow);
+  if (rc != MPI_SUCCESS)
+    goto fail;
+  /* Link the record first: adding a channel can start a snapshot whose
+   * callbacks look the communicator up. */
+  c->next = g->comms;
+  g->comms = c;
+  for (p = 0; p < c->size; p++) {
+    uint32_t o = mpisnap__engine_nout(g->engine);
+    g->out_chan[o].comm = c;
+    g->out_chan[o].peer = p;
+    c->out_idx[p] = mpisnap__engine_add_out(g->engine);
+  }
+  for (p = 0; p < c->size; p++) {
+    uint32_t i = mpisnap__engine_nin(g->engine);
+    g->in_chan[i].comm = c;
+    g->in_chan[i].peer = p;
+    c->in_idx[p] = mpisnap__engine_add_in_at(g->engine, theirs[p]);
+    if (c->in_idx[p] < 0)
+      mpisnap__fatal("new communicator: rank %d reports snapshot %llu, which "
+                     "contradicts this rank's snapshot %llu", p,
+                     (unsigned long long)theirs[p],
+                     (unsigned long long)mpisnap__engine_sid(g->engine));
+  }
+  free(theirs);
+  if ((rc = PMPI_Comm_set_attr(app, g->keyval, c)) != MPI_SUCCESS)
+    mpisnap__fatal("cannot attach mpisnap state to a communicator (MPI "
+                   "error %d)", rc);
+  return MPI_SUCCESS;
+fail:
+  free(theirs);
+  free(c->in_idx);
+  free(c->out_idx);
+  free(c->marker_count);
+  free(c);
+  return rc;
+}
+
+static void unlink_comm(mpisnap__comm *c) {
+  mpisnap__comm **pp;
+
+  for (pp = &mpisnap__g.comms; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == c) {
+      *pp = c->next;
+      break;
+    }
+  if (cached == c) {
+    cached = NULL;
+    cached_app = MPI_COMM_NULL;
+  }
+}
+
+static void destroy(mpisnap__comm *c) {
+  while (c->unexp != NULL) {
+    mpisnap__msg *m = c->unexp;
+    c->unexp = m->next;
+    if (m->handle != MPI_MESSAGE_NULL) {
+      char *tmp = malloc(m->bytes ? (size_t)m->bytes : 1);
+      PMPI_Mrecv(tmp, (int)m->bytes, MPI_BYTE, &m->handle, MPI_STATUS_IGNORE);
+      free(tmp);
+    }
+    free(m->data);
+    free(m);
+  }
+  free(c->in_idx);
+  free(c->out_idx);
+  free(c->marker_count);
+  free(c);
+}
+
+/* A freed communicator's channels must end in agreement: every marker a
+ * peer sent on them is taken off the shadow before the channels retire. */
+static int release(mpisnap__comm *c) {
+  mpisnap__state *g = &mpisnap__g;
+  uint64_t mine = mpisnap__engine_recorded_sid(g->engine), *theirs;
+  unsigned spins = 0;
+  int p, rc;
+
+  theirs = malloc((size_t)c->size * sizeof(*theirs));
+  if (theirs == NULL)
+    return MPI_ERR_NO_MEM;
+  rc = PMPI_Allgather(&mine, 1, MPI_UINT64_T, theirs, 1, MPI_UINT64_T,
+                      c->shadow);
+  if (rc != MPI_SUCCESS) {
+    free(theirs);
+    return rc;
+  }
+  for (p = 0; p < c->size; p++)
+    while (mpisnap__engine_in_epoch(g->engine, (uint32_t)c->in_idx[p]) <
+           theirs[p]) {
+      mpisnap__progress();
+      mpisnap__wait_backoff(&spins);
+    }
+  free(theirs);
+  for (p = 0; p < c->size; p++) {
+    mpisnap__engine_retire_out(g->engine, (uint32_t)c->out_idx[p]);
+    mpisnap__engine_retire_in(g->engine, (uint32_t)c->in_idx[p]);
+    g->in_chan[c->in_idx[p]].comm = NULL;
+    g->out_chan[c->out_idx[p]].comm = NULL;
+  }
+  unlink_comm(c);
+  rc = PMPI_Comm_free(&c->shadow);
+  destroy(c);
+  return rc;
+}
+
+void mpisnap__comm_release_all(void) {
+  while (mpisnap__g.comms != NULL) {
+    mpisnap__comm *c = mpisnap__g.comms;
+    unlink_comm(c);
+    destroy(c);
+  }
+}
+
+int mpisnap__comm_setup(void) {
+  int rc;
+
+  rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN,
+                               &mpisnap__g.keyval, NULL);
+  if (rc != MPI_SUCCESS)
+    return rc;
+  if ((rc = mpisnap__comm_register(MPI_COMM_WORLD)) != MPI_SUCCESS)
+    return rc;
+  return mpisnap__comm_register(MPI_COMM_SELF);
+}
+
+/* ---- wrappers: constructors, free, attributes ---- */
+
+/* Every constructor: call PMPI, then give the new communicator its shadow. */
+#define MPISNAP_CTOR(name, params, args, out)                                 \
+  MPISNAP_EXTERN int MPI_##name params {                                      \
+    int rc_ = PMPI_##name args;                                               \
+    if (rc_ == MPI_SUCCESS && mpisnap__g.initialized && *(out) != MPI_COMM_NULL) \
+      rc_ = mpisnap__comm_register(*(out));                                   \
+    return rc_;                                                               \
+  }
+
+MPISNAP_CTOR(Comm_dup, (MPI_Comm comm, MPI_Comm *newcomm), (comm, newcomm),
+             newcomm)
+MPISNAP_CTOR(Comm_dup_with_info, (MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm),
+             (comm, info, newcomm), newcomm)
+MPISNAP_CTOR(Comm_split, (MPI_Comm comm, int color, int key, MPI_Comm *newcomm),
+             (comm, color, key, newcomm), newcomm)
+MPISNAP_CTOR(Comm_split_type,
+             (MPI_Comm comm, int type, int key, MPI_Info info, MPI_Comm *newcomm),
+             (comm, type, key, info, newcomm), newcomm)
+MPISNAP_CTOR(Comm_create, (MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm),
+             (comm, group, newcomm), newcomm)
+MPISNAP_CTOR(Comm_create_group,
+             (MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm),
+             (comm, group, tag, newcomm), newcomm)
+MPISNAP_CTOR(Cart_create,
+             (MPI_Comm old, int ndims, const int dims[], const int periods[],
+              int reorder, MPI_Comm *cart),
+             (old, ndims, dims, periods, reorder, cart), cart)
+MPISNAP_CTOR(Cart_sub, (MPI_Comm comm, const int remain[], MPI_Comm *newcomm),
+             (comm, remain, newcomm), newcomm)
+MPISNAP_CTOR(Graph_create,
+             (MPI_Comm old, int nnodes, const int index[], const int edges[],
+              int reorder, MPI_Comm *graph),
+             (old, nnodes, index, edges, reorder, graph), graph)
+MPISNAP_CTOR(Dist_graph_create,
+             (MPI_Comm old, int n, const int sources[], const int degrees[],
+              const int dests[], const int weights[], MPI_Info info,
+              int reorder, MPI_Comm *graph),
+             (old, n, sources, degrees, dests, weights, info, reorder, graph),
+             graph)
+MPISNAP_CTOR(Dist_graph_create_adjacent,
+             (MPI_Comm old, int indeg, const int sources[], const int sw[],
+              int outdeg, const int dests[], const int dw[], MPI_Info info,
+              int reorder, MPI_Comm *graph),
+             (old, indeg, sources, sw, outdeg, dests, dw, info, reorder, graph),
+             graph)
+MPISNAP_CTOR(Intercomm_create,
+             (MPI_Comm local, int lleader, MPI_Comm peer, int rleader, int tag,
+              MPI_Comm *newcomm),
+             (local, lleader, peer, rleader, tag, newcomm), newcomm)
+MPISNAP_CTOR(Intercomm_merge, (MPI_Comm inter, int high, MPI_Comm *newcomm),
+             (inter, high, newcomm), newcomm)
+
+/* MPI_Comm_idup: the shadow must exist before the new communicator can be
+ * used, so the duplication completes at once; the request returned is an
+ * already-complete generalized request. */
+static int idup_query(void *s, MPI_Status *st) {
+  (void)s;
+  PMPI_Status_set_elements(st, MPI_BYTE, 0);
+  PMPI_Status_set_cancelled(st, 0);
+  st->MPI_SOURCE = MPI_UNDEFINED;
+  st->MPI_TAG = MPI_UNDEFINED;
+  return MPI_SUCCESS;
+}
+static int idup_free(void *s) { (void)s; return MPI_SUCCESS; }
+static int idup_cancel(void *s, int done) { (void)s; (void)done; return MPI_SUCCESS; }
+
+MPISNAP_EXTERN int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm,
+                                 MPI_Request *request) {
+  int rc = MPI_Comm_dup(comm, newcomm);
+
+  if (rc != MPI_SUCCESS)
+    return rc;
+  rc = PMPI_Grequest_start(idup_query, idup_free, idup_cancel, NULL, request);
+  if (rc == MPI_SUCCESS)
+    rc = PMPI_Grequest_complete(*request);
+  return rc;
+}
+
+MPISNAP_EXTERN int MPI_Comm_free(MPI_Comm *comm) {
+  if (mpisnap__g.initialized && !mpisnap__g.finalized && comm != NULL &&
+      *comm != MPI_COMM_NULL && *comm != MPI_COMM_WORLD &&
+      *comm != MPI_COMM_SELF) {
+    int rc = release(mpisnap__comm_get(*comm));
+    if (rc != MPI_SUCCESS)
+      return rc;
+  }
+  return PMPI_Comm_free(comm);
+}
+
+MPISNAP_EXTERN int MPI_Comm_disconnect(MPI_Comm *comm) {
+  if (mpisnap__g.initialized && comm != NULL && *comm != MPI_COMM_NULL) {
+    int rc = release(mpisnap__comm_get(*comm));
+    if (rc != MPI_SUCCESS)
+      return rc;
+  }
+  return PMPI_Comm_disconnect(comm);
+}
+
+/* The application sees MPI_TAG_UB one lower: the top tag carries markers. */
+MPISNAP_EXTERN int MPI_Comm_get_attr(MPI_Comm comm, int keyval, void *val,
+                                     int *flag) {
+  if (keyval == MPI_TAG_UB && mpisnap__g.initialized) {
+    *(int **)val = &mpisnap__g.tag_ub;
+    *flag = 1;
+    return MPI_SUCCESS;
+  }
+  return PMPI_Comm_get_attr(comm, keyval, val, flag);
+}
+
+MPISNAP_EXTERN int MPI_Attr_get(MPI_Comm comm, int keyval, void *val,
+                                int *flag) {
+  return MPI_Comm_get_attr(comm, keyval, val, flag);
+}
+
+/* Dynamic processes would need channels to ranks outside the job.  The
+ * stubs ignore their arguments on purpose. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define MPISNAP_UNSUPPORTED(name, params)                                     \
+  MPISNAP_EXTERN int MPI_##name params {                                      \
+    mpisnap__fatal("MPI_" #name " is not supported by mpisnap (dynamic "      \
+                   "processes have no checkpointable channels)");             \
+  }
+
+MPISNAP_UNSUPPORTED(Comm_spawn,
+                    (const char *cmd, char *argv[], int maxprocs, MPI_Info info,
+                     int root, MPI_Comm comm, MPI_Comm *inter, int errs[]))
+MPISNAP_UNSUPPORTED(Comm_spawn_multiple,
+                    (int count, char *cmds[], char **argv[], const int maxprocs[],
+                     const MPI_Info infos[], int root, MPI_Comm comm,
+                     MPI_Comm *inter, int errs[]))
+MPISNAP_UNSUPPORTED(Comm_accept, (const char *port, MPI_Info info, int root,
+                                  MPI_Comm comm, MPI_Comm *newcomm))
+MPISNAP_UNSUPPORTED(Comm_connect, (const char *port, MPI_Info info, int root,
+                                   MPI_Comm comm, MPI_Comm *newcomm))
+MPISNAP_UNSUPPORTED(Comm_join, (int fd, MPI_Comm *inter))

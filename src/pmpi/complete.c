@@ -1,0 +1,293 @@
+/* Completion: the Wait/Test family over any mix of the layer's requests
+ * and real MPI requests, written once as check/complete of one request
+ * plus the loop shapes (one, any, all, some) that the entry points name. */
+#include <stdlib.h>
+
+#include "pmpi/layer.h"
+
+enum { INACTIVE = -1, PENDING = 0, COMPLETE = 1 };
+
+/* Whether request *h is complete, without completing it. */
+static int peek(MPI_Request *h) {
+  mpisnap__req *r;
+  int flag = 0;
+
+  if (*h == MPI_REQUEST_NULL)
+    return INACTIVE;
+  r = mpisnap__req_lookup(*h);
+  if (r == NULL) {
+    PMPI_Request_get_status(*h, &flag, MPI_STATUS_IGNORE);
+    return flag ? COMPLETE : PENDING;
+  }
+  if (r->done)
+    return COMPLETE;
+  if (r->kind == MPISNAP__REQ_SEND && r->active) {
+    PMPI_Request_get_status(r->real, &flag, MPI_STATUS_IGNORE);
+    return flag ? COMPLETE : PENDING;
+  }
+  return r->active ? PENDING : INACTIVE;
+}
+
+/* Complete *h if it is complete: fill *st, free or deactivate it. */
+static int finish(MPI_Request *h, MPI_Status *st) {
+  MPI_Status local;
+  mpisnap__req *r;
+  int flag = 0;
+
+  if (st == MPI_STATUS_IGNORE)
+    st = &local;
+  if (*h == MPI_REQUEST_NULL) {
+    mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+    return INACTIVE;
+  }
+  r = mpisnap__req_lookup(*h);
+  if (r == NULL) {
+    PMPI_Test(h, &flag, st);
+    return flag ? COMPLETE : PENDING;
+  }
+  if (r->kind == MPISNAP__REQ_SEND && r->active && !r->done) {
+    PMPI_Test(&r->real, &flag, &r->status);
+    if (!flag)
+      return PENDING;
+    r->done = 1;
+  }
+  if (!r->done) {
+    if (r->active)
+      return PENDING;
+    mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+    return INACTIVE;
+  }
+  *st = r->status;
+  if (r->persistent) {
+    r->done = 0;
+    r->active = 0;
+  } else {
+    mpisnap__req_free(r);
+    *h = MPI_REQUEST_NULL;
+  }
+  return COMPLETE;
+}
+
+static void progress_wait(unsigned *spins) {
+  if (mpisnap__progress() == 0)
+    mpisnap__wait_backoff(spins);
+}
+
+MPISNAP_EXTERN int MPI_Test(MPI_Request *h, int *flag, MPI_Status *st) {
+  int k;
+
+  mpisnap__maybe_trigger();
+  mpisnap__progress();
+  k = finish(h, st);
+  *flag = k != PENDING;
+  return (k == COMPLETE && st != MPI_STATUS_IGNORE) ? st->MPI_ERROR : MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Wait(MPI_Request *h, MPI_Status *st) {
+  unsigned spins = 0;
+  int k;
+
+  mpisnap__maybe_trigger();
+  while ((k = finish(h, st)) == PENDING)
+    progress_wait(&spins);
+  return (k == COMPLETE && st != MPI_STATUS_IGNORE) ? st->MPI_ERROR : MPI_SUCCESS;
+}
+
+/* One pass of "any": index of a completed request, MPI_UNDEFINED if all
+ * are inactive, or -1 if none is complete yet. */
+static int any_pass(int n, MPI_Request h[], MPI_Status *st) {
+  int inactive = 0;
+
+  for (int i = 0; i < n; i++) {
+    int k = peek(&h[i]);
+    if (k == COMPLETE) {
+      finish(&h[i], st);
+      return i;
+    }
+    inactive += k == INACTIVE;
+  }
+  return inactive == n ? MPI_UNDEFINED : -1;
+}
+
+MPISNAP_EXTERN int MPI_Testany(int n, MPI_Request h[], int *index, int *flag,
+                               MPI_Status *st) {
+  int i;
+
+  mpisnap__maybe_trigger();
+  mpisnap__progress();
+  i = any_pass(n, h, st);
+  *flag = i != -1;
+  *index = i == -1 ? MPI_UNDEFINED : i;
+  if (i == MPI_UNDEFINED && st != MPI_STATUS_IGNORE)
+    mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Waitany(int n, MPI_Request h[], int *index,
+                               MPI_Status *st) {
+  unsigned spins = 0;
+  int i;
+
+  mpisnap__maybe_trigger();
+  while ((i = any_pass(n, h, st)) == -1)
+    progress_wait(&spins);
+  *index = i;
+  if (i == MPI_UNDEFINED && st != MPI_STATUS_IGNORE)
+    mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+  return MPI_SUCCESS;
+}
+
+static int all_status(int n, MPI_Status sts[]) {
+  if (sts == MPI_STATUSES_IGNORE)
+    return MPI_SUCCESS;
+  for (int i = 0; i < n; i++)
+    if (sts[i].MPI_ERROR != MPI_SUCCESS)
+      return MPI_ERR_IN_STATUS;
+  return MPI_SUCCESS;
+}
+
+static int all_complete(int n, MPI_Request h[]) {
+  for (int i = 0; i < n; i++)
+    if (peek(&h[i]) == PENDING)
+      return 0;
+  return 1;
+}
+
+static void finish_all(int n, MPI_Request h[], MPI_Status sts[]) {
+  for (int i = 0; i < n; i++)
+    finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[i]);
+}
+
+MPISNAP_EXTERN int MPI_Testall(int n, MPI_Request h[], int *flag,
+                               MPI_Status sts[]) {
+  mpisnap__maybe_trigger();
+  mpisnap__progress();
+  /* Either every request completes, or none does (MPI 3.1, 3.7.5). */
+  *flag = all_complete(n, h);
+  if (!*flag)
+    return MPI_SUCCESS;
+  finish_all(n, h, sts);
+  return all_status(n, sts);
+}
+
+MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
+  unsigned spins = 0;
+
+  mpisnap__maybe_trigger();
+  while (!all_complete(n, h))
+    progress_wait(&spins);
+  finish_all(n, h, sts);
+  return all_status(n, sts);
+}
+
+/* One pass of "some": how many completed, or MPI_UNDEFINED if all are
+ * inactive. */
+static int some_pass(int n, MPI_Request h[], int idx[], MPI_Status sts[]) {
+  int out = 0, inactive = 0;
+
+  for (int i = 0; i < n; i++) {
+    int k = peek(&h[i]);
+    if (k == COMPLETE) {
+      finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[out]);
+      idx[out++] = i;
+    }
+    inactive += k == INACTIVE;
+  }
+  return inactive == n ? MPI_UNDEFINED : out;
+}
+
+MPISNAP_EXTERN int MPI_Testsome(int n, MPI_Request h[], int *outcount,
+                                int idx[], MPI_Status sts[]) {
+  mpisnap__maybe_trigger();
+  mpisnap__progress();
+  *outcount = some_pass(n, h, idx, sts);
+  return *outcount > 0 ? all_status(*outcount, sts) : MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Waitsome(int n, MPI_Request h[], int *outcount,
+                                int idx[], MPI_Status sts[]) {
+  unsigned spins = 0;
+
+  mpisnap__maybe_trigger();
+  while ((*outcount = some_pass(n, h, idx, sts)) == 0)
+    progress_wait(&spins);
+  return *outcount > 0 ? all_status(*outcount, sts) : MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Request_get_status(MPI_Request h, int *flag,
+                                          MPI_Status *st) {
+  mpisnap__req *r = mpisnap__req_lookup(h);
+  int k;
+
+  if (r == NULL)
+    return PMPI_Request_get_status(h, flag, st);
+  mpisnap__progress();
+  k = peek(&h);
+  *flag = k != PENDING;
+  if (st == MPI_STATUS_IGNORE)
+    return MPI_SUCCESS;
+  if (k == COMPLETE && r->kind == MPISNAP__REQ_SEND && !r->done)
+    PMPI_Request_get_status(r->real, flag, st);
+  else if (k == COMPLETE)
+    *st = r->status;
+  else
+    mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+  return MPI_SUCCESS;
+}
+
+/* ---- persistent requests, cancel, free ---- */
+
+MPISNAP_EXTERN int MPI_Start(MPI_Request *h) {
+  mpisnap__req *r = mpisnap__req_lookup(*h);
+
+  if (r == NULL)
+    return PMPI_Start(h);
+  if (!r->persistent || r->active)
+    return MPI_ERR_REQUEST;
+  mpisnap__maybe_trigger();
+  if (r->kind == MPISNAP__REQ_SEND)
+    return mpisnap__start_send(r);
+  return mpisnap__start_recv(r);
+}
+
+MPISNAP_EXTERN int MPI_Startall(int n, MPI_Request h[]) {
+  for (int i = 0; i < n; i++) {
+    int rc = MPI_Start(&h[i]);
+    if (rc != MPI_SUCCESS)
+      return rc;
+  }
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Cancel(MPI_Request *h) {
+  mpisnap__req *r = mpisnap__req_lookup(*h);
+
+  if (r == NULL)
+    return PMPI_Cancel(h);
+  if (r->kind == MPISNAP__REQ_SEND)
+    return r->active ? PMPI_Cancel(&r->real) : MPI_SUCCESS;
+  /* A receive not yet matched leaves the posted queue and completes as
+   * cancelled; one already matched completes normally. */
+  if (r->active && !r->done && mpisnap__unpost_recv(r)) {
+    mpisnap__status_empty(&r->status, MPI_ANY_SOURCE, MPI_ANY_TAG);
+    PMPI_Status_set_cancelled(&r->status, 1);
+    r->done = 1;
+    r->active = 0;
+  }
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Request_free(MPI_Request *h) {
+  mpisnap__req *r = mpisnap__req_lookup(*h);
+
+  if (r == NULL)
+    return PMPI_Request_free(h);
+  if (r->kind == MPISNAP__REQ_SEND && r->real != MPI_REQUEST_NULL)
+    PMPI_Request_free(&r->real); /* an active send still completes */
+  if ((r->kind == MPISNAP__REQ_RECV) && r->active && !r->done)
+    r->freed = 1; /* freed by the layer once its message arrives */
+  else
+    mpisnap__req_free(r);
+  *h = MPI_REQUEST_NULL;
+  return MPI_SUCCESS;
+}

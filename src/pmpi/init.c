@@ -1,0 +1,197 @@
+/* MPI_Init/MPI_Finalize: the interception starts and ends here, whether or
+ * not the program ever calls the mpisnap API. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmpi/layer.h"
+#include "pmpi/testhooks.h"
+
+mpisnap__state mpisnap__g;
+
+static void parse_env(void) {
+  const char *v = getenv("MPISNAP_TEST_TRIGGER");
+  char *end;
+
+  if (v == NULL || *v == '\0')
+    return;
+  errno = 0;
+  mpisnap__g.trigger = strtoull(v, &end, 10);
+  if (errno != 0 || *end != '\0' || v[0] == '-' || mpisnap__g.trigger == 0)
+    mpisnap__fatal("MPISNAP_TEST_TRIGGER='%s' is not a positive integer", v);
+}
+
+static int setup(void) {
+  mpisnap__state *g = &mpisnap__g;
+  int *ub = NULL, flag = 0, rc;
+
+  PMPI_Comm_rank(MPI_COMM_WORLD, &g->world_rank);
+  PMPI_Comm_size(MPI_COMM_WORLD, &g->world_size);
+  parse_env();
+  g->rng = 0x6a09e667f3bcc909ULL * (uint64_t)(g->world_rank + 1);
+  PMPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
+  if (!flag || *ub < 32768)
+    mpisnap__fatal("MPI_TAG_UB is too small to reserve a marker tag");
+  g->marker_tag = *ub;
+  g->tag_ub = *ub - 1;
+  if ((rc = mpisnap__engine_setup()) != MPI_SUCCESS)
+    return rc;
+  if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &g->control)) != MPI_SUCCESS)
+    return rc;
+  g->initialized = 1;
+  return mpisnap__comm_setup();
+}
+
+MPISNAP_EXTERN int MPI_Init(int *argc, char ***argv) {
+  int rc = PMPI_Init(argc, argv);
+  return rc == MPI_SUCCESS ? setup() : rc;
+}
+
+MPISNAP_EXTERN int MPI_Init_thread(int *argc, char ***argv, int required,
+                                   int *provided) {
+  int rc;
+
+  if (required == MPI_THREAD_MULTIPLE) {
+    fprintf(stderr, "mpisnap: error: this program asks for "
+                    "MPI_THREAD_MULTIPLE, which mpisnap does not support; "
+                    "ask for MPI_THREAD_SERIALIZED or less, or run without "
+                    "mpisnap\n");
+    return MPI_ERR_OTHER;
+  }
+  rc = PMPI_Init_thread(argc, argv, required, provided);
+  return rc == MPI_SUCCESS ? setup() : rc;
+}
+
+static int active(void) {
+  enum mpisnap__phase p = mpisnap__engine_phase(mpisnap__g.engine);
+  return p == MPISNAP__PENDING || p == MPISNAP__RECORDED ||
+         mpisnap__engine_next_pending(mpisnap__g.engine);
+}
+
+/* Every rank finishes every snapshot that any rank started, so no rank
+ * leaves while another waits for its marker: agree on the newest snapshot
+ * id with a nonblocking reduction while still handling markers. */
+static void finish_snapshots(void) {
+  mpisnap__state *g = &mpisnap__g;
+  uint64_t mine = mpisnap__engine_sid(g->engine), newest = 0;
+  MPI_Request req;
+  unsigned spins = 0;
+  int done = 0;
+
+  PMPI_Iallreduce(&mine, &newest, 1, MPI_UINT64_T, MPI_MAX, g->control, &req);
+  while (!done) {
+    mpisnap__progress();
+    PMPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (!done)
+      mpisnap__wait_backoff(&spins);
+  }
+  spins = 0;
+  while (mpisnap__engine_sid(g->engine) < newest || active()) {
+    mpisnap__progress();
+    mpisnap__wait_backoff(&spins);
+  }
+  if (g->mk_n > 0)
+    PMPI_Waitall(g->mk_n, g->mk_req, MPI_STATUSES_IGNORE);
+  g->mk_n = 0;
+}
+
+static void report(void) {
+  mpisnap__state *g = &mpisnap__g;
+  uint64_t in[3] = {g->snapshots_done, g->channels_checked, g->unbalanced};
+  uint64_t out[3] = {0, 0, 0};
+
+  PMPI_Reduce(in, out, 3, MPI_UINT64_T, MPI_SUM, 0, g->control);
+  if (g->world_rank != 0 || out[0] == 0)
+    return;
+  if (out[2] == 0)
+    printf("mpisnap: %llu snapshots checked on %llu channels, all balanced\n",
+           (unsigned long long)(out[0] / (uint64_t)g->world_size),
+           (unsigned long long)out[1]);
+  else
+    printf("mpisnap: error: %llu unbalanced channels in %llu snapshots\n",
+           (unsigned long long)out[2],
+           (unsigned long long)(out[0] / (uint64_t)g->world_size));
+  fflush(stdout);
+}
+
+MPISNAP_EXTERN int MPI_Finalize(void) {
+  mpisnap__state *g = &mpisnap__g;
+
+  if (g->initialized && !g->finalized) {
+    uint64_t bad;
+    g->trigger = 0;
+    finish_snapshots();
+    report();
+    bad = g->unbalanced;
+    g->finalized = 1;
+    mpisnap__snapshot_logs_free();
+    mpisnap__comm_release_all();
+    PMPI_Comm_free(&g->control);
+    mpisnap__engine_free(g->engine);
+    g->engine = NULL;
+    if (bad) {
+      PMPI_Finalize();
+      exit(71);
+    }
+  }
+  return PMPI_Finalize();
+}
+
+/* ---- test hooks (pmpi/testhooks.h) ---- */
+
+MPISNAP_EXTERN int mpisnap_test_snapshot(void) {
+  uint64_t sid = 0;
+
+  if (!mpisnap__g.initialized)
+    return MPISNAP_ESTATE;
+  mpisnap__engine_initiate(mpisnap__g.engine, &sid);
+  mpisnap__progress();
+  return (int)sid;
+}
+
+MPISNAP_EXTERN int mpisnap_test_wait_done(int sid) {
+  unsigned spins = 0;
+
+  if (!mpisnap__g.initialized || sid <= 0)
+    return MPISNAP_EINVAL;
+  while (mpisnap__engine_sid(mpisnap__g.engine) < (uint64_t)sid ||
+         (mpisnap__engine_sid(mpisnap__g.engine) == (uint64_t)sid &&
+          mpisnap__engine_phase(mpisnap__g.engine) != MPISNAP__DONE)) {
+    mpisnap__progress();
+    mpisnap__wait_backoff(&spins);
+  }
+  return 0;
+}
+
+MPISNAP_EXTERN int mpisnap_test_channel_state(int sid, MPI_Comm comm, int src,
+                                              int idx, void *buf, size_t cap,
+                                              int *tag, size_t *len) {
+  mpisnap__comm *c;
+  const void *data = NULL;
+  MPI_Count bytes = 0;
+  int n, t = 0;
+
+  if (!mpisnap__g.initialized || sid <= 0)
+    return MPISNAP_EINVAL;
+  c = mpisnap__comm_get(comm);
+  n = mpisnap__log_lookup((uint64_t)sid, c, src, idx, &data, &bytes, &t);
+  if (idx >= 0 && idx < n) {
+    if (tag != NULL)
+      *tag = t;
+    if (len != NULL)
+      *len = (size_t)bytes;
+    if (buf != NULL)
+      memcpy(buf, data, (size_t)bytes < cap ? (size_t)bytes : cap);
+  }
+  return n;
+}
+
+MPISNAP_EXTERN int mpisnap_test_early(int sid, MPI_Comm comm, int src) {
+  mpisnap__comm *c = mpisnap__comm_get(comm);
+
+  if (mpisnap__engine_sid(mpisnap__g.engine) != (uint64_t)sid)
+    return MPISNAP_ENOENT;
+  return (int)mpisnap__engine_in_counters(mpisnap__g.engine,
+                                          (uint32_t)c->in_idx[src]).early;
+}

@@ -1,0 +1,466 @@
+/* Progress: take messages and markers off the shadows in FIFO order per
+ * channel, match messages to posted receives, and carry out what the
+ * engine asks (markers, channel-state logging). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pmpi/layer.h"
+
+/* ---- statuses ---- */
+
+void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
+                           MPI_Count bytes) {
+  PMPI_Status_set_elements_x(st, MPI_BYTE, bytes);
+  PMPI_Status_set_cancelled(st, 0);
+  st->MPI_SOURCE = source;
+  st->MPI_TAG = tag;
+  st->MPI_ERROR = MPI_SUCCESS;
+}
+
+/* The empty status of MPI 3.1 section 3.7.3. */
+void mpisnap__status_empty(MPI_Status *st, int source, int tag) {
+  mpisnap__status_bytes(st, source, tag, 0);
+}
+
+/* ---- channel-state log ---- */
+
+/* Logged messages of the current and the previous snapshot, kept in
+ * memory until the checkpoint writer takes them. */
+typedef struct logrec {
+  struct logrec *next;
+  uint64_t sid;
+  mpisnap__comm *comm;
+  int source, tag;
+  MPI_Count bytes;
+  unsigned char data[];
+} logrec;
+
+static logrec *log_head, *log_tail;
+
+int mpisnap__log_message(mpisnap__comm *c, int source, int tag,
+                         const void *bytes, MPI_Count len) {
+  logrec *l = malloc(sizeof(*l) + (size_t)len);
+
+  if (l == NULL)
+    mpisnap__fatal("out of memory logging %lld bytes of channel state",
+                   (long long)len);
+  l->next = NULL;
+  l->sid = mpisnap__engine_sid(mpisnap__g.engine);
+  l->comm = c;
+  l->source = source;
+  l->tag = tag;
+  l->bytes = len;
+  if (len > 0)
+    memcpy(l->data, bytes, (size_t)len);
+  if (log_tail != NULL)
+    log_tail->next = l;
+  else
+    log_head = l;
+  log_tail = l;
+  return 0;
+}
+
+/* Drop logs of snapshots before keep_from. */
+static void logs_trim(uint64_t keep_from) {
+  while (log_head != NULL && log_head->sid < keep_from) {
+    logrec *l = log_head;
+    log_head = l->next;
+    free(l);
+  }
+  if (log_head == NULL)
+    log_tail = NULL;
+}
+
+void mpisnap__snapshot_logs_free(void) { logs_trim(UINT64_MAX); }
+
+int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
+                        const void **data, MPI_Count *bytes, int *tag) {
+  int n = 0;
+
+  for (logrec *l = log_head; l != NULL; l = l->next)
+    if (l->sid == sid && l->comm == c && l->source == source) {
+      if (n == idx) {
+        *data = l->data;
+        *bytes = l->bytes;
+        *tag = l->tag;
+      }
+      n++;
+    }
+  return n;
+}
+
+/* ---- buffering a message out of MPI ---- */
+
+/* Receive a queued message into a library buffer (packed bytes), so it
+ * can be logged now and delivered later. */
+static void buffer_msg(mpisnap__msg *m) {
+  if (m->handle == MPI_MESSAGE_NULL)
+    return;
+  m->data = malloc(m->bytes ? (size_t)m->bytes : 1);
+  if (m->data == NULL)
+    mpisnap__fatal("out of memory buffering a %lld-byte message",
+                   (long long)m->bytes);
+  if (PMPI_Mrecv(m->data, (int)m->bytes, MPI_PACKED, &m->handle,
+                 MPI_STATUS_IGNORE) != MPI_SUCCESS)
+    mpisnap__fatal("MPI_Mrecv of a queued message failed");
+  m->handle = MPI_MESSAGE_NULL;
+}
+
+/* ---- engine callbacks ---- */
+
+static void on_record(void *ctx, uint64_t sid) {
+  (void)ctx;
+  (void)sid;
+  mpisnap__g.active_hint = 1;
+}
+
+static void on_send_marker(void *ctx, uint32_t out, uint64_t sid) {
+  mpisnap__state *g = &mpisnap__g;
+  mpisnap__chan *ch = &g->out_chan[out];
+  int k;
+
+  (void)ctx;
+  if (g->mk_n == g->mk_cap) {
+    int ncap = g->mk_cap ? g->mk_cap * 2 : 64;
+    MPI_Request *r = realloc(g->mk_req, (size_t)ncap * sizeof(*r));
+    uint64_t(*b)[2];
+    if (r == NULL)
+      mpisnap__fatal("out of memory sending markers");
+    g->mk_req = r;
+    b = realloc(g->mk_buf, (size_t)ncap * sizeof(*b));
+    if (b == NULL)
+      mpisnap__fatal("out of memory sending markers");
+    g->mk_buf = b;
+    g->mk_cap = ncap;
+  }
+  k = g->mk_n++;
+  /* The marker carries the sender's count of messages sent on the channel
+   * before its record, so the receiver can check the channel's balance. */
+  g->mk_buf[k][0] = sid;
+  g->mk_buf[k][1] = mpisnap__engine_sent_before_record(g->engine, out);
+  if (PMPI_Isend(g->mk_buf[k], 2, MPI_UINT64_T, ch->peer, g->marker_tag,
+                 ch->comm->shadow, &g->mk_req[k]) != MPI_SUCCESS)
+    mpisnap__fatal("sending a marker failed");
+}
+
+static uint64_t on_log_queued(void *ctx, uint32_t in, uint64_t sid) {
+  mpisnap__chan *ch = &mpisnap__g.in_chan[in];
+  uint64_t n = 0;
+
+  (void)ctx;
+  if (ch->comm == NULL)
+    return 0;
+  for (mpisnap__msg *m = ch->comm->unexp; m != NULL; m = m->next)
+    if (m->source == ch->peer && m->epoch < sid) {
+      buffer_msg(m);
+      mpisnap__log_message(ch->comm, m->source, m->tag, m->data, m->bytes);
+      n++;
+    }
+  return n;
+}
+
+static void on_done(void *ctx, uint64_t sid) {
+  mpisnap__state *g = &mpisnap__g;
+  uint32_t nin = mpisnap__engine_nin(g->engine);
+
+  (void)ctx;
+  /* Check every channel's balance against the count in its marker. */
+  for (uint32_t i = 0; i < nin; i++) {
+    mpisnap__chan *ch = &g->in_chan[i];
+    uint64_t *mk;
+    mpisnap__in_counters c;
+
+    if (ch->comm == NULL)
+      continue;
+    mk = &ch->comm->marker_count[(size_t)ch->peer * 4 + (sid & 1) * 2];
+    if (mk[0] != sid)
+      continue; /* the channel was born or retired without this marker */
+    c = mpisnap__engine_in_counters(g->engine, i);
+    g->channels_checked++;
+    if (mk[1] + c.early != c.consumed_before_record + c.logged) {
+      g->unbalanced++;
+      fprintf(stderr,
+              "mpisnap: error: rank %d, snapshot %llu: channel from rank %d "
+              "on communicator #%llu is unbalanced: sent before record %llu "
+              "!= consumed %llu + logged %llu - early %llu\n",
+              g->world_rank, (unsigned long long)sid, ch->peer,
+              (unsigned long long)ch->comm->id, (unsigned long long)mk[1],
+              (unsigned long long)c.consumed_before_record,
+              (unsigned long long)c.logged, (unsigned long long)c.early);
+    }
+  }
+  g->snapshots_done++;
+  g->active_hint = 0;
+  logs_trim(sid > 1 ? sid - 1 : 0);
+}
+
+int mpisnap__engine_setup(void) {
+  static const mpisnap__engine_ops ops = {on_record, on_send_marker,
+                                          on_log_queued, on_done};
+
+  mpisnap__g.engine =
+      mpisnap__engine_new(MPISNAP__RECORD_IMMEDIATE, &ops, NULL);
+  return mpisnap__g.engine ? MPI_SUCCESS : MPI_ERR_NO_MEM;
+}
+
+/* ---- matching and delivery ---- */
+
+static int matches(int want_src, int want_tag, int src, int tag) {
+  return (want_src == MPI_ANY_SOURCE || want_src == src) &&
+         (want_tag == MPI_ANY_TAG || want_tag == tag);
+}
+
+/* Log a message that MPI_Mrecv just placed in the application's buffer:
+ * pack enough elements to cover it and keep its first `bytes` bytes (the
+ * packed form of a partial last element is a prefix of a whole one). */
+static void log_from_user(mpisnap__comm *c, int source, int tag,
+                          const void *buf, int count, MPI_Datatype type,
+                          MPI_Count bytes) {
+  int size = 0, n, pos = 0;
+  void *tmp;
+
+  PMPI_Type_size(type, &size);
+  n = size ? (int)((bytes + size - 1) / size) : 0;
+  if (n > count)
+    n = count;
+  tmp = malloc((size_t)n * (size_t)size + 1);
+  if (tmp == NULL)
+    mpisnap__fatal("out of memory logging channel state");
+  if (n > 0)
+    PMPI_Pack(buf, n, type, tmp, n * size, &pos, c->shadow);
+  mpisnap__log_message(c, source, tag, tmp, bytes);
+  free(tmp);
+}
+
+/* Unpack buffered message bytes into the application's buffer.  A partial
+ * last element keeps the application's bytes beyond the message. */
+static int unpack_to_user(mpisnap__comm *c, const void *data, MPI_Count bytes,
+                          void *buf, int count, MPI_Datatype type) {
+  int size = 0, n, pos = 0, rc = MPI_SUCCESS;
+  void *tmp;
+
+  PMPI_Type_size(type, &size);
+  if (bytes == 0)
+    return MPI_SUCCESS;
+  if (size == 0 || bytes > (MPI_Count)size * count)
+    return MPI_ERR_TRUNCATE;
+  n = (int)((bytes + size - 1) / size);
+  if ((MPI_Count)n * size == bytes)
+    return PMPI_Unpack(data, (int)bytes, &pos, buf, n, type, c->shadow);
+  tmp = malloc((size_t)n * (size_t)size);
+  if (tmp == NULL)
+    return MPI_ERR_NO_MEM;
+  rc = PMPI_Pack(buf, n, type, tmp, n * size, &pos, c->shadow);
+  memcpy(tmp, data, (size_t)bytes);
+  pos = 0;
+  if (rc == MPI_SUCCESS)
+    rc = PMPI_Unpack(tmp, n * size, &pos, buf, n, type, c->shadow);
+  free(tmp);
+  return rc;
+}
+
+/* Consume message m into the application's buffer.  Frees m. */
+int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
+                     MPI_Status *status) {
+  mpisnap__comm *c = m->comm;
+  MPI_Status local;
+  int cls, rc;
+
+  if (status == MPI_STATUS_IGNORE)
+    status = &local;
+  cls = mpisnap__engine_consumed(mpisnap__g.engine,
+                                 (uint32_t)c->in_idx[m->source], m->epoch);
+  if (cls < 0)
+    mpisnap__fatal("protocol error consuming a message from rank %d",
+                   m->source);
+  if (m->data == NULL) {
+    /* The data moves once, from MPI into the application's buffer. */
+    rc = PMPI_Mrecv(buf, count, type, &m->handle, status);
+    if (cls == MPISNAP__CONSUME_LOG)
+      log_from_user(c, m->source, m->tag, buf, count, type, m->bytes);
+  } else {
+    if (cls == MPISNAP__CONSUME_LOG)
+      mpisnap__log_message(c, m->source, m->tag, m->data, m->bytes);
+    rc = unpack_to_user(c, m->data, m->bytes, buf, count, type);
+    mpisnap__status_bytes(status, m->source, m->tag, m->bytes);
+    status->MPI_ERROR = rc;
+    free(m->data);
+  }
+  free(m);
+  return rc;
+}
+
+static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
+  mpisnap__deliver(m, r->buf, r->count, r->type, &r->status);
+  r->done = 1;
+  r->active = 0;
+  if (r->freed)
+    mpisnap__req_free(r);
+}
+
+mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,
+                                       int remove) {
+  mpisnap__msg *m, *prev = NULL;
+
+  for (m = c->unexp; m != NULL; prev = m, m = m->next)
+    if (matches(source, tag, m->source, m->tag)) {
+      if (remove) {
+        if (prev)
+          prev->next = m->next;
+        else
+          c->unexp = m->next;
+        if (c->unexp_tail == m)
+          c->unexp_tail = prev;
+        m->next = NULL;
+      }
+      return m;
+    }
+  return NULL;
+}
+
+/* Post a receive: the earliest queued match, else the posted queue. */
+void mpisnap__post_recv(mpisnap__req *r) {
+  mpisnap__msg *m = mpisnap__find_unexpected(r->comm, r->peer, r->tag, 1);
+
+  r->active = 1;
+  r->done = 0;
+  r->next = NULL;
+  if (m != NULL) {
+    complete_recv(r, m);
+    return;
+  }
+  if (r->comm->posted_tail)
+    r->comm->posted_tail->next = r;
+  else
+    r->comm->posted = r;
+  r->comm->posted_tail = r;
+}
+
+/* Remove r from its communicator's posted queue; 1 if it was there. */
+int mpisnap__unpost_recv(mpisnap__req *r) {
+  mpisnap__comm *c = r->comm;
+  mpisnap__req *q, *prev = NULL;
+
+  for (q = c->posted; q != NULL; prev = q, q = q->next)
+    if (q == r) {
+      if (prev)
+        prev->next = q->next;
+      else
+        c->posted = q->next;
+      if (c->posted_tail == q)
+        c->posted_tail = prev;
+      return 1;
+    }
+  return 0;
+}
+
+static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
+  mpisnap__state *g = &mpisnap__g;
+  int src = st->MPI_SOURCE, tag = st->MPI_TAG, cnt = 0;
+  mpisnap__req *r, *prev = NULL;
+  mpisnap__msg *m;
+
+  if (tag == g->marker_tag) {
+    uint64_t b[2], *mk;
+    PMPI_Mrecv(b, 2, MPI_UINT64_T, &h, MPI_STATUS_IGNORE);
+    mk = &c->marker_count[(size_t)src * 4 + (b[0] & 1) * 2];
+    mk[0] = b[0];
+    mk[1] = b[1];
+    if (mpisnap__engine_marker(g->engine, (uint32_t)c->in_idx[src], b[0]) < 0)
+      mpisnap__fatal("marker %llu from rank %d on communicator #%llu arrived "
+                     "out of sequence", (unsigned long long)b[0], src,
+                     (unsigned long long)c->id);
+    return;
+  }
+  m = calloc(1, sizeof(*m));
+  if (m == NULL)
+    mpisnap__fatal("out of memory queueing a message");
+  m->comm = c;
+  m->source = src;
+  m->tag = tag;
+  m->handle = h;
+  PMPI_Get_count(st, MPI_BYTE, &cnt);
+  m->bytes = cnt;
+  mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &m->epoch);
+  for (r = c->posted; r != NULL; prev = r, r = r->next)
+    if (matches(r->peer, r->tag, src, tag)) {
+      if (prev)
+        prev->next = r->next;
+      else
+        c->posted = r->next;
+      if (c->posted_tail == r)
+        c->posted_tail = prev;
+      complete_recv(r, m);
+      return;
+    }
+  if (c->unexp_tail)
+    c->unexp_tail->next = m;
+  else
+    c->unexp = m;
+  c->unexp_tail = m;
+}
+
+int mpisnap__progress(void) {
+  mpisnap__state *g = &mpisnap__g;
+  int n = 0;
+
+  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next) {
+    for (;;) {
+      MPI_Message h;
+      MPI_Status st;
+      int flag = 0;
+      PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->shadow, &flag, &h, &st);
+      if (!flag)
+        break;
+      arrival(c, h, &st);
+      n++;
+    }
+  }
+  if (g->mk_n > 0) {
+    int done = 0;
+    PMPI_Testall(g->mk_n, g->mk_req, &done, MPI_STATUSES_IGNORE);
+    if (done)
+      g->mk_n = 0;
+  }
+  return n;
+}
+
+/* A rank blocked in the library polls; after a while it sleeps between
+ * polls so that an idle rank does not keep a core busy for mpisnap. */
+void mpisnap__wait_backoff(unsigned *spins) {
+  struct timespec ts = {0, 0};
+
+  if (++*spins < 20000)
+    return;
+  ts.tv_nsec = *spins < 40000 ? 1000 : 50000;
+  nanosleep(&ts, NULL);
+}
+
+void mpisnap__maybe_trigger(void) {
+  mpisnap__state *g = &mpisnap__g;
+  uint64_t x;
+
+  if (g->trigger == 0)
+    return;
+  x = (g->rng += 0x9e3779b97f4a7c15ULL);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 31;
+  if (x % g->trigger == 0)
+    mpisnap__engine_initiate(g->engine, NULL);
+}
+
+void mpisnap__fatal(const char *fmt, ...) {
+  va_list ap;
+
+  fprintf(stderr, "mpisnap: error: rank %d: ", mpisnap__g.world_rank);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  fflush(stderr);
+  PMPI_Abort(MPI_COMM_WORLD, 70);
+  abort();
+}

@@ -1,0 +1,258 @@
+/* The receive and probe families: every receive is matched by the layer
+ * against the messages it has taken off the shadow, in MPI's order. */
+#include <stdlib.h>
+
+#include "pmpi/layer.h"
+
+static mpisnap__comm *enter(MPI_Comm comm) {
+  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+    mpisnap__fatal("a point-to-point call outside MPI_Init..MPI_Finalize");
+  mpisnap__maybe_trigger();
+  return mpisnap__comm_get(comm);
+}
+
+static void set_status(MPI_Status *dst, const MPI_Status *src) {
+  if (dst != MPI_STATUS_IGNORE)
+    *dst = *src;
+}
+
+static int check_source(mpisnap__comm *c, int source, int tag) {
+  if (source != MPI_ANY_SOURCE && (source < 0 || source >= c->size))
+    return MPI_ERR_RANK;
+  if (tag != MPI_ANY_TAG && (tag < 0 || tag > mpisnap__g.tag_ub))
+    return MPI_ERR_TAG;
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
+                            int source, int tag, MPI_Comm comm,
+                            MPI_Status *status) {
+  mpisnap__comm *c = enter(comm);
+  mpisnap__msg *m;
+  mpisnap__req r;
+  unsigned spins = 0;
+  int rc;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  if (source == MPI_PROC_NULL) {
+    if (status != MPI_STATUS_IGNORE)
+      mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
+    return MPI_SUCCESS;
+  }
+  if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
+    return rc;
+  m = mpisnap__find_unexpected(c, source, tag, 1);
+  if (m != NULL)
+    return mpisnap__deliver(m, buf, count, type, status);
+  /* Post a receive that lives on this stack frame until it completes. */
+  r = (mpisnap__req){0};
+  r.kind = MPISNAP__REQ_RECV;
+  r.comm = c;
+  r.buf = buf;
+  r.count = count;
+  r.type = type;
+  r.peer = source;
+  r.tag = tag;
+  r.real = MPI_REQUEST_NULL;
+  mpisnap__post_recv(&r);
+  while (!r.done) {
+    if (mpisnap__progress() == 0)
+      mpisnap__wait_backoff(&spins);
+  }
+  set_status(status, &r.status);
+  return r.status.MPI_ERROR;
+}
+
+static int recv_request(void *buf, int count, MPI_Datatype type, int source,
+                        int tag, MPI_Comm comm, int persistent,
+                        MPI_Request *request) {
+  mpisnap__comm *c = enter(comm);
+  mpisnap__req *r;
+  int rc;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  if (source != MPI_PROC_NULL && (rc = check_source(c, source, tag)) != MPI_SUCCESS)
+    return rc;
+  r = mpisnap__req_new(MPISNAP__REQ_RECV);
+  if (r == NULL)
+    return MPI_ERR_NO_MEM;
+  r->comm = c;
+  r->buf = buf;
+  r->count = count;
+  r->type = type;
+  r->peer = source;
+  r->tag = tag;
+  r->persistent = persistent;
+  *request = mpisnap__req_handle(r);
+  if (persistent)
+    return MPI_SUCCESS;
+  return mpisnap__start_recv(r);
+}
+
+/* Start (or post) a receive request. */
+int mpisnap__start_recv(mpisnap__req *r) {
+  if (r->peer == MPI_PROC_NULL) {
+    mpisnap__status_empty(&r->status, MPI_PROC_NULL, MPI_ANY_TAG);
+    r->done = 1;
+    r->active = 0;
+    return MPI_SUCCESS;
+  }
+  mpisnap__post_recv(r);
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Irecv(void *buf, int count, MPI_Datatype type,
+                             int source, int tag, MPI_Comm comm,
+                             MPI_Request *request) {
+  return recv_request(buf, count, type, source, tag, comm, 0, request);
+}
+
+MPISNAP_EXTERN int MPI_Recv_init(void *buf, int count, MPI_Datatype type,
+                                 int source, int tag, MPI_Comm comm,
+                                 MPI_Request *request) {
+  return recv_request(buf, count, type, source, tag, comm, 1, request);
+}
+
+/* ---- probes ---- */
+
+static void probe_status(const mpisnap__msg *m, MPI_Status *status) {
+  if (status != MPI_STATUS_IGNORE)
+    mpisnap__status_bytes(status, m->source, m->tag, m->bytes);
+}
+
+static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
+                  MPI_Message *message, MPI_Status *status, int blocking) {
+  mpisnap__comm *c = enter(comm);
+  mpisnap__msg *m;
+  unsigned spins = 0;
+  int rc;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  if (source == MPI_PROC_NULL) {
+    *flag = 1;
+    if (message != NULL)
+      *message = MPI_MESSAGE_NO_PROC;
+    if (status != MPI_STATUS_IGNORE)
+      mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
+    return MPI_SUCCESS;
+  }
+  if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
+    return rc;
+  for (;;) {
+    mpisnap__progress();
+    m = mpisnap__find_unexpected(c, source, tag, message != NULL);
+    if (m != NULL || !blocking)
+      break;
+    mpisnap__wait_backoff(&spins);
+  }
+  *flag = m != NULL;
+  if (m != NULL) {
+    probe_status(m, status);
+    if (message != NULL)
+      *message = mpisnap__msg_handle(m);
+  }
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag,
+                              MPI_Status *status) {
+  return iprobe(source, tag, comm, flag, NULL, status, 0);
+}
+
+MPISNAP_EXTERN int MPI_Probe(int source, int tag, MPI_Comm comm,
+                             MPI_Status *status) {
+  int flag;
+  return iprobe(source, tag, comm, &flag, NULL, status, 1);
+}
+
+MPISNAP_EXTERN int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag,
+                               MPI_Message *message, MPI_Status *status) {
+  return iprobe(source, tag, comm, flag, message, status, 0);
+}
+
+MPISNAP_EXTERN int MPI_Mprobe(int source, int tag, MPI_Comm comm,
+                              MPI_Message *message, MPI_Status *status) {
+  int flag;
+  return iprobe(source, tag, comm, &flag, message, status, 1);
+}
+
+MPISNAP_EXTERN int MPI_Mrecv(void *buf, int count, MPI_Datatype type,
+                             MPI_Message *message, MPI_Status *status) {
+  mpisnap__msg *m;
+
+  if (*message == MPI_MESSAGE_NO_PROC) {
+    if (status != MPI_STATUS_IGNORE)
+      mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
+    *message = MPI_MESSAGE_NULL;
+    return MPI_SUCCESS;
+  }
+  m = mpisnap__msg_lookup(*message);
+  if (m == NULL)
+    return MPI_ERR_REQUEST; /* not a message handle mpisnap gave out */
+  mpisnap__msg_forget(m);
+  *message = MPI_MESSAGE_NULL;
+  return mpisnap__deliver(m, buf, count, type, status);
+}
+
+MPISNAP_EXTERN int MPI_Imrecv(void *buf, int count, MPI_Datatype type,
+                              MPI_Message *message, MPI_Request *request) {
+  mpisnap__req *r = mpisnap__req_new(MPISNAP__REQ_MRECV);
+  int rc;
+
+  if (r == NULL)
+    return MPI_ERR_NO_MEM;
+  /* The message is already matched: receiving it now is a valid
+   * schedule of the nonblocking receive. */
+  rc = MPI_Mrecv(buf, count, type, message, &r->status);
+  if (rc != MPI_SUCCESS && rc != MPI_ERR_TRUNCATE) {
+    mpisnap__req_free(r);
+    return rc;
+  }
+  r->done = 1;
+  *request = mpisnap__req_handle(r);
+  return MPI_SUCCESS;
+}
+
+/* ---- combined send-receive ---- */
+
+MPISNAP_EXTERN int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype stype,
+                                int dest, int stag, void *rbuf, int rcount,
+                                MPI_Datatype rtype, int source, int rtag,
+                                MPI_Comm comm, MPI_Status *status) {
+  MPI_Request sreq;
+  int rc = MPI_Isend(sbuf, scount, stype, dest, stag, comm, &sreq);
+
+  if (rc != MPI_SUCCESS)
+    return rc;
+  rc = MPI_Recv(rbuf, rcount, rtype, source, rtag, comm, status);
+  if (rc != MPI_SUCCESS) {
+    MPI_Wait(&sreq, MPI_STATUS_IGNORE);
+    return rc;
+  }
+  return MPI_Wait(&sreq, MPI_STATUS_IGNORE);
+}
+
+MPISNAP_EXTERN int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype type,
+                                        int dest, int stag, int source, int rtag,
+                                        MPI_Comm comm, MPI_Status *status) {
+  mpisnap__comm *c = enter(comm);
+  int size = 0, pos = 0, rc;
+  void *tmp;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  /* Pack the outgoing data first: the receive overwrites the buffer. */
+  PMPI_Pack_size(count, type, c->shadow, &size);
+  tmp = malloc(size ? (size_t)size : 1);
+  if (tmp == NULL)
+    return MPI_ERR_NO_MEM;
+  rc = PMPI_Pack(buf, count, type, tmp, size, &pos, c->shadow);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Sendrecv(tmp, pos, MPI_PACKED, dest, stag, buf, count, type,
+                      source, rtag, comm, status);
+  free(tmp);
+  return rc;
+}

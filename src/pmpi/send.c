@@ -1,0 +1,169 @@
+/* The send family.  One function carries the channel logic (count the
+ * message on its channel, send it on the shadow); every MPI entry point is
+ * a line that names its mode.  Ready-mode sends become standard sends: the
+ * receive they rely on is posted in mpisnap, not in MPI, and a standard
+ * send is a correct implementation of a ready send. */
+#include <stdlib.h>
+
+#include "pmpi/layer.h"
+
+enum { MODE_STD = 0, MODE_BUF = 1, MODE_SYNC = 2 };
+
+static mpisnap__comm *enter(MPI_Comm comm) {
+  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+    mpisnap__fatal("a point-to-point call outside MPI_Init..MPI_Finalize");
+  mpisnap__maybe_trigger();
+  return mpisnap__comm_get(comm);
+}
+
+/* Snapshot traffic advances in every call: cheaply while a snapshot is
+ * active here, and now and then otherwise to notice a new one. */
+static void send_progress(void) {
+  if (mpisnap__g.active_hint || (++mpisnap__g.calls & 63) == 0)
+    mpisnap__progress();
+}
+
+static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
+                     int tag, mpisnap__comm *c, int mode, MPI_Request *real) {
+  MPI_Comm sh = c->shadow;
+
+  if (dest < 0 || dest >= c->size)
+    return MPI_ERR_RANK;
+  mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
+  if (real == NULL) {
+    switch (mode) {
+    case MODE_BUF: return PMPI_Bsend(buf, count, type, dest, tag, sh);
+    case MODE_SYNC: return PMPI_Ssend(buf, count, type, dest, tag, sh);
+    default: return PMPI_Send(buf, count, type, dest, tag, sh);
+    }
+  }
+  switch (mode) {
+  case MODE_BUF: return PMPI_Ibsend(buf, count, type, dest, tag, sh, real);
+  case MODE_SYNC: return PMPI_Issend(buf, count, type, dest, tag, sh, real);
+  default: return PMPI_Isend(buf, count, type, dest, tag, sh, real);
+  }
+}
+
+static int send_blocking(const void *buf, int count, MPI_Datatype type,
+                         int dest, int tag, MPI_Comm comm, int mode) {
+  mpisnap__comm *c = enter(comm);
+  int rc;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  if (dest == MPI_PROC_NULL)
+    return MPI_SUCCESS;
+  MPISNAP__CHECK_TAG(tag);
+  rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
+  send_progress();
+  return rc;
+}
+
+/* A request that is complete from the start (a send to MPI_PROC_NULL). */
+static int done_request(MPI_Request *request, int persistent) {
+  mpisnap__req *r = mpisnap__req_new(MPISNAP__REQ_SEND);
+
+  if (r == NULL)
+    return MPI_ERR_NO_MEM;
+  r->persistent = persistent;
+  r->peer = MPI_PROC_NULL;
+  r->done = !persistent;
+  mpisnap__status_empty(&r->status, MPI_PROC_NULL, MPI_ANY_TAG);
+  *request = mpisnap__req_handle(r);
+  return MPI_SUCCESS;
+}
+
+static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
+                            int dest, int tag, MPI_Comm comm, int mode,
+                            MPI_Request *request) {
+  mpisnap__comm *c = enter(comm);
+  mpisnap__req *r;
+  int rc;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  if (dest == MPI_PROC_NULL)
+    return done_request(request, 0);
+  MPISNAP__CHECK_TAG(tag);
+  r = mpisnap__req_new(MPISNAP__REQ_SEND);
+  if (r == NULL)
+    return MPI_ERR_NO_MEM;
+  r->comm = c;
+  r->peer = dest;
+  r->active = 1;
+  rc = post_send(buf, count, type, dest, tag, c, mode, &r->real);
+  if (rc != MPI_SUCCESS) {
+    mpisnap__req_free(r);
+    return rc;
+  }
+  *request = mpisnap__req_handle(r);
+  send_progress();
+  return MPI_SUCCESS;
+}
+
+static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
+                     int tag, MPI_Comm comm, int mode, MPI_Request *request) {
+  mpisnap__comm *c = enter(comm);
+  mpisnap__req *r;
+  MPI_Comm sh;
+  int rc;
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  if (dest == MPI_PROC_NULL)
+    return done_request(request, 1);
+  MPISNAP__CHECK_TAG(tag);
+  if (dest < 0 || dest >= c->size)
+    return MPI_ERR_RANK;
+  r = mpisnap__req_new(MPISNAP__REQ_SEND);
+  if (r == NULL)
+    return MPI_ERR_NO_MEM;
+  sh = c->shadow;
+  r->comm = c;
+  r->peer = dest;
+  r->persistent = 1;
+  r->mode = mode;
+  switch (mode) {
+  case MODE_BUF: rc = PMPI_Bsend_init(buf, count, type, dest, tag, sh, &r->real); break;
+  case MODE_SYNC: rc = PMPI_Ssend_init(buf, count, type, dest, tag, sh, &r->real); break;
+  default: rc = PMPI_Send_init(buf, count, type, dest, tag, sh, &r->real); break;
+  }
+  if (rc != MPI_SUCCESS) {
+    mpisnap__req_free(r);
+    return rc;
+  }
+  *request = mpisnap__req_handle(r);
+  return MPI_SUCCESS;
+}
+
+#define SEND_ARGS const void *buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm
+
+MPISNAP_EXTERN int MPI_Send(SEND_ARGS) { return send_blocking(buf, count, type, dest, tag, comm, MODE_STD); }
+MPISNAP_EXTERN int MPI_Bsend(SEND_ARGS) { return send_blocking(buf, count, type, dest, tag, comm, MODE_BUF); }
+MPISNAP_EXTERN int MPI_Ssend(SEND_ARGS) { return send_blocking(buf, count, type, dest, tag, comm, MODE_SYNC); }
+MPISNAP_EXTERN int MPI_Rsend(SEND_ARGS) { return send_blocking(buf, count, type, dest, tag, comm, MODE_STD); }
+
+MPISNAP_EXTERN int MPI_Isend(SEND_ARGS, MPI_Request *r) { return send_nonblocking(buf, count, type, dest, tag, comm, MODE_STD, r); }
+MPISNAP_EXTERN int MPI_Ibsend(SEND_ARGS, MPI_Request *r) { return send_nonblocking(buf, count, type, dest, tag, comm, MODE_BUF, r); }
+MPISNAP_EXTERN int MPI_Issend(SEND_ARGS, MPI_Request *r) { return send_nonblocking(buf, count, type, dest, tag, comm, MODE_SYNC, r); }
+MPISNAP_EXTERN int MPI_Irsend(SEND_ARGS, MPI_Request *r) { return send_nonblocking(buf, count, type, dest, tag, comm, MODE_STD, r); }
+
+MPISNAP_EXTERN int MPI_Send_init(SEND_ARGS, MPI_Request *r) { return send_init(buf, count, type, dest, tag, comm, MODE_STD, r); }
+MPISNAP_EXTERN int MPI_Bsend_init(SEND_ARGS, MPI_Request *r) { return send_init(buf, count, type, dest, tag, comm, MODE_BUF, r); }
+MPISNAP_EXTERN int MPI_Ssend_init(SEND_ARGS, MPI_Request *r) { return send_init(buf, count, type, dest, tag, comm, MODE_SYNC, r); }
+MPISNAP_EXTERN int MPI_Rsend_init(SEND_ARGS, MPI_Request *r) { return send_init(buf, count, type, dest, tag, comm, MODE_STD, r); }
+
+/* Starting a persistent send counts one message on its channel. */
+int mpisnap__start_send(mpisnap__req *r) {
+  int rc;
+
+  if (r->peer == MPI_PROC_NULL) {
+    r->done = 1;
+    return MPI_SUCCESS;
+  }
+  mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)r->comm->out_idx[r->peer]);
+  rc = PMPI_Start(&r->real);
+  r->active = rc == MPI_SUCCESS;
+  r->done = 0;
+  return rc;
+}
