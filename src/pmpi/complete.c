@@ -2,6 +2,7 @@
  * and real MPI requests, written once as check/complete of one request
  * plus the loop shapes (one, any, all, some) that the entry points name. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "pmpi/layer.h"
 
@@ -21,7 +22,7 @@ static int peek(MPI_Request *h) {
   }
   if (r->done)
     return COMPLETE;
-  if (r->kind == MPISNAP__REQ_SEND && r->active) {
+  if (r->active && r->real != MPI_REQUEST_NULL) {
     PMPI_Request_get_status(r->real, &flag, MPI_STATUS_IGNORE);
     return flag ? COMPLETE : PENDING;
   }
@@ -45,10 +46,12 @@ static int finish(MPI_Request *h, MPI_Status *st) {
     PMPI_Test(h, &flag, st);
     return flag ? COMPLETE : PENDING;
   }
-  if (r->kind == MPISNAP__REQ_SEND && r->active && !r->done) {
+  if (r->active && !r->done && r->real != MPI_REQUEST_NULL) {
     PMPI_Test(&r->real, &flag, &r->status);
     if (!flag)
       return PENDING;
+    if (r->kind == MPISNAP__REQ_RECV)
+      mpisnap__finish_inflight(r);
     r->done = 1;
   }
   if (!r->done) {
@@ -170,13 +173,33 @@ MPISNAP_EXTERN int MPI_Testall(int n, MPI_Request h[], int *flag,
   return all_status(n, sts);
 }
 
+/* Waitall may complete requests one by one as they finish: only the
+ * still-pending ones are looked at again. */
 MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
+  char stack_done[128], *done = stack_done;
   unsigned spins = 0;
+  int remaining = n;
 
+  if (n > (int)sizeof(stack_done) && (done = malloc((size_t)n)) == NULL)
+    return MPI_ERR_NO_MEM;
+  memset(done, 0, n > 0 ? (size_t)n : 0);
   mpisnap__maybe_trigger();
-  while (!all_complete(n, h))
+  for (;;) {
+    for (int i = 0; i < n; i++) {
+      if (done[i])
+        continue;
+      if (finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE
+                                                   : &sts[i]) != PENDING) {
+        done[i] = 1;
+        remaining--;
+      }
+    }
+    if (remaining == 0)
+      break;
     progress_wait(&spins);
-  finish_all(n, h, sts);
+  }
+  if (done != stack_done)
+    free(done);
   return all_status(n, sts);
 }
 
@@ -226,7 +249,7 @@ MPISNAP_EXTERN int MPI_Request_get_status(MPI_Request h, int *flag,
   *flag = k != PENDING;
   if (st == MPI_STATUS_IGNORE)
     return MPI_SUCCESS;
-  if (k == COMPLETE && r->kind == MPISNAP__REQ_SEND && !r->done)
+  if (k == COMPLETE && r->real != MPI_REQUEST_NULL && !r->done)
     PMPI_Request_get_status(r->real, flag, st);
   else if (k == COMPLETE)
     *st = r->status;
@@ -284,10 +307,18 @@ MPISNAP_EXTERN int MPI_Request_free(MPI_Request *h) {
     return PMPI_Request_free(h);
   if (r->kind == MPISNAP__REQ_SEND && r->real != MPI_REQUEST_NULL)
     PMPI_Request_free(&r->real); /* an active send still completes */
-  if ((r->kind == MPISNAP__REQ_RECV) && r->active && !r->done)
-    r->freed = 1; /* freed by the layer once its message arrives */
-  else
+  if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done &&
+      r->real != MPI_REQUEST_NULL) {
+    /* Its message is already matched and moving: finish it here so that
+     * the consumption is counted. */
+    PMPI_Wait(&r->real, &r->status);
+    mpisnap__finish_inflight(r);
     mpisnap__req_free(r);
+  } else if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done) {
+    r->freed = 1; /* freed by the layer once its message arrives */
+  } else {
+    mpisnap__req_free(r);
+  }
   *h = MPI_REQUEST_NULL;
   return MPI_SUCCESS;
 }

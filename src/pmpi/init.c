@@ -10,16 +10,25 @@
 
 mpisnap__state mpisnap__g;
 
-static void parse_env(void) {
-  const char *v = getenv("MPISNAP_TEST_TRIGGER");
+/* An unsigned environment value; a bad one stops the job, naming it. */
+static uint64_t env_u64(const char *name, uint64_t dflt, int allow_zero) {
+  const char *v = getenv(name);
+  unsigned long long x;
   char *end;
 
   if (v == NULL || *v == '\0')
-    return;
+    return dflt;
   errno = 0;
-  mpisnap__g.trigger = strtoull(v, &end, 10);
-  if (errno != 0 || *end != '\0' || v[0] == '-' || mpisnap__g.trigger == 0)
-    mpisnap__fatal("MPISNAP_TEST_TRIGGER='%s' is not a positive integer", v);
+  x = strtoull(v, &end, 10);
+  if (errno != 0 || *end != '\0' || v[0] == '-' || (!allow_zero && x == 0))
+    mpisnap__fatal("%s='%s' is not a %s integer", name, v,
+                   allow_zero ? "non-negative" : "positive");
+  return x;
+}
+
+static void parse_env(void) {
+  mpisnap__g.trigger = env_u64("MPISNAP_TEST_TRIGGER", 0, 0);
+  mpisnap__g.log_mem_limit = env_u64("MPISNAP_LOG_MEM", 256u << 20, 1);
 }
 
 static int setup(void) {

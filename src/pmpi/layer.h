@@ -36,6 +36,7 @@ struct mpisnap__msg {
   MPI_Message handle;  /* data still inside MPI, or MPI_MESSAGE_NULL */
   MPI_Count bytes;     /* packed size */
   void *data;          /* when buffered: the packed bytes */
+  int heap;            /* allocated (queued), rather than on a stack */
 };
 
 enum mpisnap__req_kind {
@@ -58,6 +59,10 @@ struct mpisnap__req {
   MPI_Datatype type;
   int peer, tag;          /* destination, or source (may be ANY) */
   int mode;               /* sends: 0 standard, 1 buffered, 2 synchronous */
+  int blocking;           /* a blocking receive's request on its stack */
+  int src;                /* receives in MPI_Imrecv: the message's source */
+  uint64_t epoch;         /* ... its epoch stamp */
+  MPI_Count bytes;        /* ... and its size */
   MPI_Status status;
 };
 
@@ -96,6 +101,7 @@ typedef struct mpisnap__state {
   uint64_t (*mk_buf)[2];
   int mk_n, mk_cap;
   /* Test support and statistics. */
+  uint64_t log_mem_limit; /* MPISNAP_LOG_MEM: channel state kept in memory */
   uint64_t trigger;       /* MPISNAP_TEST_TRIGGER, 0: off */
   uint64_t rng;
   uint64_t calls;
@@ -113,10 +119,12 @@ void mpisnap__comm_release_all(void);
 
 /* progress.c */
 int mpisnap__progress(void);
+int mpisnap__progress_comm(mpisnap__comm *c);
 int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
                      MPI_Status *status);
 void mpisnap__post_recv(mpisnap__req *r);
 int mpisnap__unpost_recv(mpisnap__req *r);
+void mpisnap__finish_inflight(mpisnap__req *r);
 int mpisnap__start_recv(mpisnap__req *r); /* recv.c */
 int mpisnap__start_send(mpisnap__req *r); /* send.c */
 mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,

@@ -1,6 +1,7 @@
 /* Progress: take messages and markers off the shadows in FIFO order per
  * channel, match messages to posted receives, and carry out what the
  * engine asks (markers, channel-state logging). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,22 +28,29 @@ void mpisnap__status_empty(MPI_Status *st, int source, int tag) {
 
 /* ---- channel-state log ---- */
 
-/* Logged messages of the current and the previous snapshot, kept in
- * memory until the checkpoint writer takes them. */
+/* Logged messages of the current and the previous snapshot, kept until
+ * the checkpoint writer takes them.  Up to a bound (MPISNAP_LOG_MEM bytes,
+ * default 256 MiB) they stay in memory; beyond it they are spilled to an
+ * anonymous temporary file, never dropped. */
 typedef struct logrec {
   struct logrec *next;
   uint64_t sid;
   mpisnap__comm *comm;
   int source, tag;
   MPI_Count bytes;
+  long spill_off;  /* offset in the spill file, or -1 when in memory */
   unsigned char data[];
 } logrec;
 
 static logrec *log_head, *log_tail;
+static uint64_t log_mem;   /* bytes held in memory */
+static FILE *spill;
+static void *readback;     /* last record read back from the spill file */
 
 int mpisnap__log_message(mpisnap__comm *c, int source, int tag,
                          const void *bytes, MPI_Count len) {
-  logrec *l = malloc(sizeof(*l) + (size_t)len);
+  int in_mem = log_mem + (uint64_t)len <= mpisnap__g.log_mem_limit;
+  logrec *l = malloc(sizeof(*l) + (in_mem ? (size_t)len : 0));
 
   if (l == NULL)
     mpisnap__fatal("out of memory logging %lld bytes of channel state",
@@ -53,8 +61,20 @@ int mpisnap__log_message(mpisnap__comm *c, int source, int tag,
   l->source = source;
   l->tag = tag;
   l->bytes = len;
-  if (len > 0)
-    memcpy(l->data, bytes, (size_t)len);
+  l->spill_off = -1;
+  if (in_mem) {
+    if (len > 0)
+      memcpy(l->data, bytes, (size_t)len);
+    log_mem += (uint64_t)len;
+  } else {
+    if (spill == NULL && (spill = tmpfile()) == NULL)
+      mpisnap__fatal("cannot create a file to spill channel state: %s",
+                     strerror(errno));
+    if (fseek(spill, 0, SEEK_END) != 0 || (l->spill_off = ftell(spill)) < 0 ||
+        (len > 0 && fwrite(bytes, 1, (size_t)len, spill) != (size_t)len))
+      mpisnap__fatal("cannot spill %lld bytes of channel state: %s",
+                     (long long)len, strerror(errno));
+  }
   if (log_tail != NULL)
     log_tail->next = l;
   else
@@ -68,13 +88,36 @@ static void logs_trim(uint64_t keep_from) {
   while (log_head != NULL && log_head->sid < keep_from) {
     logrec *l = log_head;
     log_head = l->next;
+    if (l->spill_off < 0)
+      log_mem -= (uint64_t)l->bytes;
     free(l);
   }
-  if (log_head == NULL)
+  if (log_head == NULL) {
     log_tail = NULL;
+    if (spill != NULL) {
+      fclose(spill);
+      spill = NULL;
+    }
+  }
 }
 
-void mpisnap__snapshot_logs_free(void) { logs_trim(UINT64_MAX); }
+void mpisnap__snapshot_logs_free(void) {
+  logs_trim(UINT64_MAX);
+  free(readback);
+  readback = NULL;
+}
+
+static const void *log_data(logrec *l) {
+  if (l->spill_off < 0)
+    return l->data;
+  free(readback);
+  readback = malloc(l->bytes ? (size_t)l->bytes : 1);
+  if (readback == NULL || fflush(spill) != 0 ||
+      fseek(spill, l->spill_off, SEEK_SET) != 0 ||
+      fread(readback, 1, (size_t)l->bytes, spill) != (size_t)l->bytes)
+    mpisnap__fatal("cannot read spilled channel state back");
+  return readback;
+}
 
 int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
                         const void **data, MPI_Count *bytes, int *tag) {
@@ -83,7 +126,7 @@ int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
   for (logrec *l = log_head; l != NULL; l = l->next)
     if (l->sid == sid && l->comm == c && l->source == source) {
       if (n == idx) {
-        *data = l->data;
+        *data = log_data(l);
         *bytes = l->bytes;
         *tag = l->tag;
       }
@@ -289,16 +332,50 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
     status->MPI_ERROR = rc;
     free(m->data);
   }
-  free(m);
+  if (m->heap)
+    free(m);
   return rc;
 }
 
+/* Messages above this size matched by a nonblocking receive move with
+ * MPI_Imrecv, so several large transfers overlap as they would in MPI. */
+#define MPISNAP__IMRECV_MIN 8192
+
 static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
+  if (!r->blocking && m->data == NULL && m->bytes >= MPISNAP__IMRECV_MIN) {
+    /* Consumed when the application sees it complete (finish_inflight),
+     * not now: a record in between must log it as channel state. */
+    r->epoch = m->epoch;
+    r->src = m->source;
+    r->bytes = m->bytes;
+    if (PMPI_Imrecv(r->buf, r->count, r->type, &m->handle, &r->real) !=
+        MPI_SUCCESS)
+      mpisnap__fatal("MPI_Imrecv failed");
+    if (m->heap)
+      free(m);
+    return;
+  }
   mpisnap__deliver(m, r->buf, r->count, r->type, &r->status);
   r->done = 1;
   r->active = 0;
   if (r->freed)
     mpisnap__req_free(r);
+}
+
+/* A receive whose MPI_Imrecv completed: now the application consumes it. */
+void mpisnap__finish_inflight(mpisnap__req *r) {
+  mpisnap__comm *c = r->comm;
+  int cls = mpisnap__engine_consumed(mpisnap__g.engine,
+                                     (uint32_t)c->in_idx[r->src], r->epoch);
+
+  if (cls < 0)
+    mpisnap__fatal("protocol error consuming a message from rank %d", r->src);
+  if (cls == MPISNAP__CONSUME_LOG)
+    log_from_user(c, r->src, r->status.MPI_TAG, r->buf, r->count, r->type,
+                  r->bytes);
+  r->real = MPI_REQUEST_NULL;
+  r->done = 1;
+  r->active = 0;
 }
 
 mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,
@@ -375,16 +452,15 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
                      (unsigned long long)c->id);
     return;
   }
-  m = calloc(1, sizeof(*m));
-  if (m == NULL)
-    mpisnap__fatal("out of memory queueing a message");
-  m->comm = c;
-  m->source = src;
-  m->tag = tag;
-  m->handle = h;
+  /* A message that matches a posted receive never leaves this frame. */
+  mpisnap__msg tmp = {0};
+  tmp.comm = c;
+  tmp.source = src;
+  tmp.tag = tag;
+  tmp.handle = h;
   PMPI_Get_count(st, MPI_BYTE, &cnt);
-  m->bytes = cnt;
-  mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &m->epoch);
+  tmp.bytes = cnt;
+  mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &tmp.epoch);
   for (r = c->posted; r != NULL; prev = r, r = r->next)
     if (matches(r->peer, r->tag, src, tag)) {
       if (prev)
@@ -393,9 +469,14 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
         c->posted = r->next;
       if (c->posted_tail == r)
         c->posted_tail = prev;
-      complete_recv(r, m);
+      complete_recv(r, &tmp);
       return;
     }
+  m = malloc(sizeof(*m));
+  if (m == NULL)
+    mpisnap__fatal("out of memory queueing a message");
+  *m = tmp;
+  m->heap = 1;
   if (c->unexp_tail)
     c->unexp_tail->next = m;
   else
@@ -403,22 +484,28 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
   c->unexp_tail = m;
 }
 
+/* Take every message and marker waiting on one communicator's shadow. */
+int mpisnap__progress_comm(mpisnap__comm *c) {
+  int n = 0;
+
+  for (;;) {
+    MPI_Message h;
+    MPI_Status st;
+    int flag = 0;
+    PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->shadow, &flag, &h, &st);
+    if (!flag)
+      return n;
+    arrival(c, h, &st);
+    n++;
+  }
+}
+
 int mpisnap__progress(void) {
   mpisnap__state *g = &mpisnap__g;
   int n = 0;
 
-  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next) {
-    for (;;) {
-      MPI_Message h;
-      MPI_Status st;
-      int flag = 0;
-      PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->shadow, &flag, &h, &st);
-      if (!flag)
-        break;
-      arrival(c, h, &st);
-      n++;
-    }
-  }
+  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next)
+    n += mpisnap__progress_comm(c);
   if (g->mk_n > 0) {
     int done = 0;
     PMPI_Testall(g->mk_n, g->mk_req, &done, MPI_STATUSES_IGNORE);

@@ -48,6 +48,7 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   /* Post a receive that lives on this stack frame until it completes. */
   r = (mpisnap__req){0};
   r.kind = MPISNAP__REQ_RECV;
+  r.blocking = 1;
   r.comm = c;
   r.buf = buf;
   r.count = count;
@@ -56,8 +57,12 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   r.tag = tag;
   r.real = MPI_REQUEST_NULL;
   mpisnap__post_recv(&r);
-  while (!r.done) {
-    if (mpisnap__progress() == 0)
+  /* Poll this communicator every time and all of them now and then:
+   * markers elsewhere are not urgent, this receive's message is. */
+  for (unsigned k = 1; !r.done; k++) {
+    if ((k & 15) == 0 ? mpisnap__progress() : mpisnap__progress_comm(c))
+      continue;
+    if (!r.done && (k & 15) == 0)
       mpisnap__wait_backoff(&spins);
   }
   set_status(status, &r.status);
