@@ -20,7 +20,7 @@ static int peek(MPI_Request *h) {
     PMPI_Request_get_status(*h, &flag, MPI_STATUS_IGNORE);
     return flag ? COMPLETE : PENDING;
   }
-  if (r->done)
+  if (r->done || r->landed)
     return COMPLETE;
   if (r->active && r->real != MPI_REQUEST_NULL) {
     PMPI_Request_get_status(r->real, &flag, MPI_STATUS_IGNORE);
@@ -46,9 +46,10 @@ static int finish(MPI_Request *h, MPI_Status *st) {
     PMPI_Test(h, &flag, st);
     return flag ? COMPLETE : PENDING;
   }
-  if (r->active && !r->done && r->real != MPI_REQUEST_NULL) {
-    PMPI_Test(&r->real, &flag, &r->status);
-    if (!flag)
+  if (r->active && !r->done && (r->landed || r->real != MPI_REQUEST_NULL)) {
+    if (!r->landed)
+      PMPI_Test(&r->real, &flag, &r->status);
+    if (!flag && !r->landed)
       return PENDING;
     if (r->kind == MPISNAP__REQ_RECV)
       mpisnap__finish_inflight(r);
@@ -249,7 +250,9 @@ MPISNAP_EXTERN int MPI_Request_get_status(MPI_Request h, int *flag,
   *flag = k != PENDING;
   if (st == MPI_STATUS_IGNORE)
     return MPI_SUCCESS;
-  if (k == COMPLETE && r->real != MPI_REQUEST_NULL && !r->done)
+  if (k == COMPLETE && r->landed)
+    *st = r->status;
+  else if (k == COMPLETE && r->real != MPI_REQUEST_NULL && !r->done)
     PMPI_Request_get_status(r->real, flag, st);
   else if (k == COMPLETE)
     *st = r->status;
@@ -308,10 +311,11 @@ MPISNAP_EXTERN int MPI_Request_free(MPI_Request *h) {
   if (r->kind == MPISNAP__REQ_SEND && r->real != MPI_REQUEST_NULL)
     PMPI_Request_free(&r->real); /* an active send still completes */
   if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done &&
-      r->real != MPI_REQUEST_NULL) {
+      (r->landed || r->real != MPI_REQUEST_NULL)) {
     /* Its message is already matched and moving: finish it here so that
      * the consumption is counted. */
-    PMPI_Wait(&r->real, &r->status);
+    if (!r->landed)
+      PMPI_Wait(&r->real, &r->status);
     mpisnap__finish_inflight(r);
     mpisnap__req_free(r);
   } else if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done) {

@@ -37,6 +37,7 @@ struct mpisnap__msg {
   MPI_Count bytes;     /* packed size */
   void *data;          /* when buffered: the packed bytes */
   int heap;            /* allocated (queued), rather than on a stack */
+  uint64_t seq;        /* arrival order on this rank: channel order */
 };
 
 enum mpisnap__req_kind {
@@ -63,6 +64,9 @@ struct mpisnap__req {
   int src;                /* receives in MPI_Imrecv: the message's source */
   uint64_t epoch;         /* ... its epoch stamp */
   MPI_Count bytes;        /* ... and its size */
+  uint64_t seq;           /* ... and its arrival order */
+  int landed;             /* its data was waited for to log it at a close */
+  mpisnap__req *inext;    /* the communicator's list of such receives */
   MPI_Status status;
 };
 
@@ -74,6 +78,11 @@ struct mpisnap__comm {
   uint64_t *marker_count; /* per source: sent-before-record in its marker */
   mpisnap__req *posted, *posted_tail;
   mpisnap__msg *unexp, *unexp_tail;
+  /* Arrived, not yet consumed, and not in unexp either: messages the
+   * application holds through MPI_Mprobe/Improbe, and receives whose data
+   * is moving with MPI_Imrecv.  A channel that closes logs these too. */
+  mpisnap__msg *claimed;
+  mpisnap__req *inflight;
   mpisnap__comm *next;    /* the list of live communicators */
   uint64_t id;            /* creation order on this rank */
 };
@@ -107,6 +116,7 @@ typedef struct mpisnap__state {
   uint64_t calls;
   uint64_t snapshots_done, channels_checked, unbalanced;
   uint64_t active_hint;   /* nonzero while a snapshot is active here */
+  uint64_t arrivals;      /* messages taken off the shadows so far */
 } mpisnap__state;
 
 extern mpisnap__state mpisnap__g;
@@ -147,8 +157,10 @@ MPI_Message mpisnap__msg_handle(mpisnap__msg *m);
 void mpisnap__msg_forget(mpisnap__msg *m);
 
 /* channel log (progress.c) and checks */
-int mpisnap__log_message(mpisnap__comm *c, int source, int tag,
+int mpisnap__log_message(mpisnap__comm *c, int source, int tag, uint64_t seq,
                          const void *bytes, MPI_Count len);
+void mpisnap__claim(mpisnap__msg *m);
+void mpisnap__unclaim(mpisnap__msg *m);
 void mpisnap__snapshot_logs_free(void);
 int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
                         const void **data, MPI_Count *bytes, int *tag);

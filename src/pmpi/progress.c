@@ -37,6 +37,7 @@ typedef struct logrec {
   uint64_t sid;
   mpisnap__comm *comm;
   int source, tag;
+  uint64_t seq;
   MPI_Count bytes;
   long spill_off;  /* offset in the spill file, or -1 when in memory */
   unsigned char data[];
@@ -47,7 +48,7 @@ static uint64_t log_mem;   /* bytes held in memory */
 static FILE *spill;
 static void *readback;     /* last record read back from the spill file */
 
-int mpisnap__log_message(mpisnap__comm *c, int source, int tag,
+int mpisnap__log_message(mpisnap__comm *c, int source, int tag, uint64_t seq,
                          const void *bytes, MPI_Count len) {
   int in_mem = log_mem + (uint64_t)len <= mpisnap__g.log_mem_limit;
   logrec *l = malloc(sizeof(*l) + (in_mem ? (size_t)len : 0));
@@ -60,6 +61,7 @@ int mpisnap__log_message(mpisnap__comm *c, int source, int tag,
   l->comm = c;
   l->source = source;
   l->tag = tag;
+  l->seq = seq;
   l->bytes = len;
   l->spill_off = -1;
   if (in_mem) {
@@ -189,17 +191,44 @@ static void on_send_marker(void *ctx, uint32_t out, uint64_t sid) {
     mpisnap__fatal("sending a marker failed");
 }
 
-static uint64_t on_log_queued(void *ctx, uint32_t in, uint64_t sid) {
-  mpisnap__chan *ch = &mpisnap__g.in_chan[in];
+static uint64_t log_list(mpisnap__msg *m, int peer, uint64_t sid) {
   uint64_t n = 0;
 
-  (void)ctx;
-  if (ch->comm == NULL)
-    return 0;
-  for (mpisnap__msg *m = ch->comm->unexp; m != NULL; m = m->next)
-    if (m->source == ch->peer && m->epoch < sid) {
+  for (; m != NULL; m = m->next)
+    if (m->source == peer && m->epoch < sid) {
       buffer_msg(m);
-      mpisnap__log_message(ch->comm, m->source, m->tag, m->data, m->bytes);
+      mpisnap__log_message(m->comm, m->source, m->tag, m->seq, m->data,
+                           m->bytes);
+      n++;
+    }
+  return n;
+}
+
+static void log_from_user(mpisnap__comm *c, int source, int tag, uint64_t seq,
+                          const void *buf, int count, MPI_Datatype type,
+                          MPI_Count bytes);
+
+/* Channel (comm, peer) closed for sid: log every message of it that has
+ * arrived and is not consumed, wherever it waits. */
+static uint64_t on_log_queued(void *ctx, uint32_t in, uint64_t sid) {
+  mpisnap__chan *ch = &mpisnap__g.in_chan[in];
+  mpisnap__comm *c = ch->comm;
+  uint64_t n;
+
+  (void)ctx;
+  if (c == NULL)
+    return 0;
+  n = log_list(c->unexp, ch->peer, sid) + log_list(c->claimed, ch->peer, sid);
+  for (mpisnap__req *r = c->inflight; r != NULL; r = r->inext)
+    if (r->src == ch->peer && r->epoch < sid) {
+      /* Its data is on the way into the application's buffer: let it land,
+       * log it, and leave the consumption to the application's Wait. */
+      if (!r->landed) {
+        PMPI_Wait(&r->real, &r->status);
+        r->landed = 1;
+      }
+      log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf, r->count,
+                    r->type, r->bytes);
       n++;
     }
   return n;
@@ -259,7 +288,7 @@ static int matches(int want_src, int want_tag, int src, int tag) {
 /* Log a message that MPI_Mrecv just placed in the application's buffer:
  * pack enough elements to cover it and keep its first `bytes` bytes (the
  * packed form of a partial last element is a prefix of a whole one). */
-static void log_from_user(mpisnap__comm *c, int source, int tag,
+static void log_from_user(mpisnap__comm *c, int source, int tag, uint64_t seq,
                           const void *buf, int count, MPI_Datatype type,
                           MPI_Count bytes) {
   int size = 0, n, pos = 0;
@@ -274,7 +303,7 @@ static void log_from_user(mpisnap__comm *c, int source, int tag,
     mpisnap__fatal("out of memory logging channel state");
   if (n > 0)
     PMPI_Pack(buf, n, type, tmp, n * size, &pos, c->shadow);
-  mpisnap__log_message(c, source, tag, tmp, bytes);
+  mpisnap__log_message(c, source, tag, seq, tmp, bytes);
   free(tmp);
 }
 
@@ -323,10 +352,10 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
     /* The data moves once, from MPI into the application's buffer. */
     rc = PMPI_Mrecv(buf, count, type, &m->handle, status);
     if (cls == MPISNAP__CONSUME_LOG)
-      log_from_user(c, m->source, m->tag, buf, count, type, m->bytes);
+      log_from_user(c, m->source, m->tag, m->seq, buf, count, type, m->bytes);
   } else {
     if (cls == MPISNAP__CONSUME_LOG)
-      mpisnap__log_message(c, m->source, m->tag, m->data, m->bytes);
+      mpisnap__log_message(c, m->source, m->tag, m->seq, m->data, m->bytes);
     rc = unpack_to_user(c, m->data, m->bytes, buf, count, type);
     mpisnap__status_bytes(status, m->source, m->tag, m->bytes);
     status->MPI_ERROR = rc;
@@ -348,6 +377,10 @@ static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
     r->epoch = m->epoch;
     r->src = m->source;
     r->bytes = m->bytes;
+    r->seq = m->seq;
+    r->landed = 0;
+    r->inext = r->comm->inflight;
+    r->comm->inflight = r;
     if (PMPI_Imrecv(r->buf, r->count, r->type, &m->handle, &r->real) !=
         MPI_SUCCESS)
       mpisnap__fatal("MPI_Imrecv failed");
@@ -365,17 +398,39 @@ static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
 /* A receive whose MPI_Imrecv completed: now the application consumes it. */
 void mpisnap__finish_inflight(mpisnap__req *r) {
   mpisnap__comm *c = r->comm;
+  mpisnap__req **pp;
   int cls = mpisnap__engine_consumed(mpisnap__g.engine,
                                      (uint32_t)c->in_idx[r->src], r->epoch);
 
   if (cls < 0)
     mpisnap__fatal("protocol error consuming a message from rank %d", r->src);
   if (cls == MPISNAP__CONSUME_LOG)
-    log_from_user(c, r->src, r->status.MPI_TAG, r->buf, r->count, r->type,
-                  r->bytes);
+    log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf, r->count,
+                  r->type, r->bytes);
+  for (pp = &c->inflight; *pp != NULL; pp = &(*pp)->inext)
+    if (*pp == r) {
+      *pp = r->inext;
+      break;
+    }
+  r->landed = 0;
   r->real = MPI_REQUEST_NULL;
   r->done = 1;
   r->active = 0;
+}
+
+/* The application holds m through a matched probe until MPI_Mrecv. */
+void mpisnap__claim(mpisnap__msg *m) {
+  m->next = m->comm->claimed;
+  m->comm->claimed = m;
+}
+
+void mpisnap__unclaim(mpisnap__msg *m) {
+  for (mpisnap__msg **pp = &m->comm->claimed; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == m) {
+      *pp = m->next;
+      break;
+    }
+  m->next = NULL;
 }
 
 mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,
@@ -460,6 +515,7 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
   tmp.handle = h;
   PMPI_Get_count(st, MPI_BYTE, &cnt);
   tmp.bytes = cnt;
+  tmp.seq = g->arrivals++;
   mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &tmp.epoch);
   for (r = c->posted; r != NULL; prev = r, r = r->next)
     if (matches(r->peer, r->tag, src, tag)) {

@@ -156,8 +156,10 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
   *flag = m != NULL;
   if (m != NULL) {
     probe_status(m, status);
-    if (message != NULL)
+    if (message != NULL) {
+      mpisnap__claim(m);
       *message = mpisnap__msg_handle(m);
+    }
   }
   return MPI_SUCCESS;
 }
@@ -198,6 +200,7 @@ MPISNAP_EXTERN int MPI_Mrecv(void *buf, int count, MPI_Datatype type,
   if (m == NULL)
     return MPI_ERR_REQUEST; /* not a message handle mpisnap gave out */
   mpisnap__msg_forget(m);
+  mpisnap__unclaim(m);
   *message = MPI_MESSAGE_NULL;
   return mpisnap__deliver(m, buf, count, type, status);
 }
