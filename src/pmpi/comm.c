@@ -161,6 +161,12 @@ static int release(mpisnap__comm *c) {
   theirs = malloc((size_t)c->size * sizeof(*theirs));
   if (theirs == NULL)
     return MPI_ERR_NO_MEM;
+  /* No marker may follow the count we tell the peers: retire the outgoing
+   * channels before anything can record again. */
+  for (p = 0; p < c->size; p++) {
+    mpisnap__engine_retire_out(g->engine, (uint32_t)c->out_idx[p]);
+    g->out_chan[c->out_idx[p]].comm = NULL;
+  }
   rc = PMPI_Allgather(&mine, 1, MPI_UINT64_T, theirs, 1, MPI_UINT64_T,
                       c->shadow);
   if (rc != MPI_SUCCESS) {
@@ -175,10 +181,8 @@ static int release(mpisnap__comm *c) {
     }
   free(theirs);
   for (p = 0; p < c->size; p++) {
-    mpisnap__engine_retire_out(g->engine, (uint32_t)c->out_idx[p]);
     mpisnap__engine_retire_in(g->engine, (uint32_t)c->in_idx[p]);
     g->in_chan[c->in_idx[p]].comm = NULL;
-    g->out_chan[c->out_idx[p]].comm = NULL;
   }
   unlink_comm(c);
   rc = PMPI_Comm_free(&c->shadow);

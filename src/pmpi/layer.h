@@ -85,6 +85,7 @@ struct mpisnap__comm {
   mpisnap__req *inflight;
   mpisnap__comm *next;    /* the list of live communicators */
   uint64_t id;            /* creation order on this rank */
+  uint64_t collectives;   /* blocking collectives called on it */
 };
 
 /* Per-channel reverse map, indexed by engine channel number. */

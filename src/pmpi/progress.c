@@ -503,8 +503,12 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
     mk[1] = b[1];
     if (mpisnap__engine_marker(g->engine, (uint32_t)c->in_idx[src], b[0]) < 0)
       mpisnap__fatal("marker %llu from rank %d on communicator #%llu arrived "
-                     "out of sequence", (unsigned long long)b[0], src,
-                     (unsigned long long)c->id);
+                     "out of sequence (the channel expected marker %llu; this "
+                     "rank is at snapshot %llu)", (unsigned long long)b[0], src,
+                     (unsigned long long)c->id,
+                     (unsigned long long)mpisnap__engine_in_epoch(
+                         g->engine, (uint32_t)c->in_idx[src]) + 1,
+                     (unsigned long long)mpisnap__engine_sid(g->engine));
     return;
   }
   /* A message that matches a posted receive never leaves this frame. */

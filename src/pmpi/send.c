@@ -44,18 +44,39 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
   }
 }
 
+/* Sends up to this size complete locally in MPI (eager), so a blocking
+ * PMPI send cannot wait on a receiver.  Larger and synchronous sends wait
+ * in mpisnap's own loop instead: the receive they wait for is matched by
+ * mpisnap's progress, which must keep running on this rank too. */
+#define MPISNAP__EAGER_MAX 4096
+
 static int send_blocking(const void *buf, int count, MPI_Datatype type,
                          int dest, int tag, MPI_Comm comm, int mode) {
   mpisnap__comm *c = enter(comm);
-  int rc;
+  MPI_Request req;
+  unsigned spins = 0;
+  int rc, size = 0, flag = 0;
 
   if (c == NULL)
     return MPI_ERR_COMM;
   if (dest == MPI_PROC_NULL)
     return MPI_SUCCESS;
   MPISNAP__CHECK_TAG(tag);
-  rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
-  send_progress();
+  PMPI_Type_size(type, &size);
+  if (mode == MODE_BUF ||
+      (mode == MODE_STD && (long long)size * count <= MPISNAP__EAGER_MAX)) {
+    rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
+    send_progress();
+    return rc;
+  }
+  rc = post_send(buf, count, type, dest, tag, c, mode, &req);
+  while (rc == MPI_SUCCESS) {
+    rc = PMPI_Test(&req, &flag, MPI_STATUS_IGNORE);
+    if (flag)
+      break;
+    if (mpisnap__progress() == 0)
+      mpisnap__wait_backoff(&spins);
+  }
   return rc;
 }
 

@@ -1,0 +1,91 @@
+/* Blocking collectives.  mpisnap matches point-to-point receives in its
+ * own progress, so a rank must not sit inside MPI where that progress
+ * cannot run: a peer's MPI_Ssend (or large send) waiting for this rank's
+ * posted receive would wait for ever.  Every blocking collective therefore
+ * runs as its nonblocking form completed in mpisnap's progress loop.  The
+ * loop also counts collectives per communicator, which independent mode
+ * checks across ranks before it commits a checkpoint. */
+#include "pmpi/layer.h"
+
+static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
+  unsigned spins = 0;
+  int flag = 0;
+
+  if (rc != MPI_SUCCESS)
+    return rc;
+  if (mpisnap__g.initialized && !mpisnap__g.finalized) {
+    mpisnap__comm *c = mpisnap__comm_get(comm);
+    if (c != NULL)
+      c->collectives++;
+  }
+  for (;;) {
+    rc = PMPI_Test(req, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || flag)
+      return rc;
+    if (!mpisnap__g.initialized || mpisnap__g.finalized)
+      continue;
+    if (mpisnap__progress() == 0)
+      mpisnap__wait_backoff(&spins);
+  }
+}
+
+/* One line per collective: its parameters, then its nonblocking call's
+ * arguments without the request. */
+#define MPISNAP_COLL(name, iname, params, comm, ...)                           \
+  MPISNAP_EXTERN int MPI_##name params {                                       \
+    MPI_Request req_;                                                          \
+    return coll_wait(comm, PMPI_##iname(__VA_ARGS__, &req_), &req_);           \
+  }
+
+#define SBUF const void *sbuf
+#define RBUF void *rbuf
+typedef const int cint;
+
+MPISNAP_COLL(Barrier, Ibarrier, (MPI_Comm comm), comm, comm)
+MPISNAP_COLL(Bcast, Ibcast, (void *buf, int n, MPI_Datatype t, int root, MPI_Comm comm),
+             comm, buf, n, t, root, comm)
+MPISNAP_COLL(Reduce, Ireduce, (SBUF, RBUF, int n, MPI_Datatype t, MPI_Op op, int root,
+                      MPI_Comm comm),
+             comm, sbuf, rbuf, n, t, op, root, comm)
+MPISNAP_COLL(Allreduce, Iallreduce, (SBUF, RBUF, int n, MPI_Datatype t, MPI_Op op,
+                         MPI_Comm comm),
+             comm, sbuf, rbuf, n, t, op, comm)
+MPISNAP_COLL(Gather, Igather, (SBUF, int sn, MPI_Datatype st, RBUF, int rn,
+                      MPI_Datatype rt, int root, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, rt, root, comm)
+MPISNAP_COLL(Gatherv, Igatherv, (SBUF, int sn, MPI_Datatype st, RBUF, cint rn[],
+                       cint displs[], MPI_Datatype rt, int root, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, displs, rt, root, comm)
+MPISNAP_COLL(Scatter, Iscatter, (SBUF, int sn, MPI_Datatype st, RBUF, int rn,
+                       MPI_Datatype rt, int root, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, rt, root, comm)
+MPISNAP_COLL(Scatterv, Iscatterv, (SBUF, cint sn[], cint displs[], MPI_Datatype st, RBUF,
+                        int rn, MPI_Datatype rt, int root, MPI_Comm comm),
+             comm, sbuf, sn, displs, st, rbuf, rn, rt, root, comm)
+MPISNAP_COLL(Allgather, Iallgather, (SBUF, int sn, MPI_Datatype st, RBUF, int rn,
+                         MPI_Datatype rt, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, rt, comm)
+MPISNAP_COLL(Allgatherv, Iallgatherv, (SBUF, int sn, MPI_Datatype st, RBUF, cint rn[],
+                          cint displs[], MPI_Datatype rt, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, displs, rt, comm)
+MPISNAP_COLL(Alltoall, Ialltoall, (SBUF, int sn, MPI_Datatype st, RBUF, int rn,
+                        MPI_Datatype rt, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, rt, comm)
+MPISNAP_COLL(Alltoallv, Ialltoallv, (SBUF, cint sn[], cint sd[], MPI_Datatype st, RBUF,
+                         cint rn[], cint rd[], MPI_Datatype rt, MPI_Comm comm),
+             comm, sbuf, sn, sd, st, rbuf, rn, rd, rt, comm)
+MPISNAP_COLL(Alltoallw, Ialltoallw, (SBUF, cint sn[], cint sd[], const MPI_Datatype st[],
+                         RBUF, cint rn[], cint rd[], const MPI_Datatype rt[],
+                         MPI_Comm comm),
+             comm, sbuf, sn, sd, st, rbuf, rn, rd, rt, comm)
+MPISNAP_COLL(Reduce_scatter, Ireduce_scatter, (SBUF, RBUF, cint rn[], MPI_Datatype t, MPI_Op op,
+                              MPI_Comm comm),
+             comm, sbuf, rbuf, rn, t, op, comm)
+MPISNAP_COLL(Reduce_scatter_block, Ireduce_scatter_block, (SBUF, RBUF, int rn, MPI_Datatype t,
+                                    MPI_Op op, MPI_Comm comm),
+             comm, sbuf, rbuf, rn, t, op, comm)
+MPISNAP_COLL(Scan, Iscan, (SBUF, RBUF, int n, MPI_Datatype t, MPI_Op op, MPI_Comm comm),
+             comm, sbuf, rbuf, n, t, op, comm)
+MPISNAP_COLL(Exscan, Iexscan, (SBUF, RBUF, int n, MPI_Datatype t, MPI_Op op,
+                      MPI_Comm comm),
+             comm, sbuf, rbuf, n, t, op, comm)
