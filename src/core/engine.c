@@ -242,6 +242,14 @@ int mpisnap__engine_add_out(mpisnap__engine *e) {
   return (int)e->nout++;
 }
 
+int mpisnap__engine_set_policy(mpisnap__engine *e,
+                               enum mpisnap__record_policy policy) {
+  if (is_active(e))
+    return MPISNAP_ESTATE;
+  e->policy = policy;
+  return 0;
+}
+
 int mpisnap__engine_set_base(mpisnap__engine *e, uint64_t last_sid) {
   uint32_t i;
 

@@ -109,6 +109,10 @@ uint64_t mpisnap__engine_recorded_sid(const mpisnap__engine *e);
 int mpisnap__engine_retire_in(mpisnap__engine *e, uint32_t in);
 int mpisnap__engine_retire_out(mpisnap__engine *e, uint32_t out);
 
+/* Change when the rank records (allowed while no snapshot is active). */
+int mpisnap__engine_set_policy(mpisnap__engine *e,
+                               enum mpisnap__record_policy policy);
+
 /* Resume counting from a restored checkpoint: the last snapshot id known
  * to every rank, so the next one is last_sid + 1 on every channel. */
 int mpisnap__engine_set_base(mpisnap__engine *e, uint64_t last_sid);

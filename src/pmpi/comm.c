@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 
 /* One-entry cache in front of the attribute lookup: programs tend to use
@@ -45,6 +46,61 @@ mpisnap__comm *mpisnap__comm_get(MPI_Comm app) {
   return c;
 }
 
+/* FNV-1a over the world ranks of a group. */
+static uint64_t hash_group(MPI_Group grp, uint64_t h) {
+  MPI_Group world;
+  int n = 0, *in, *out;
+
+  PMPI_Group_size(grp, &n);
+  PMPI_Comm_group(MPI_COMM_WORLD, &world);
+  in = malloc((size_t)(n ? n : 1) * sizeof(int));
+  out = malloc((size_t)(n ? n : 1) * sizeof(int));
+  if (in == NULL || out == NULL)
+    mpisnap__fatal("out of memory naming a communicator");
+  for (int i = 0; i < n; i++)
+    in[i] = i;
+  PMPI_Group_translate_ranks(grp, n, in, world, out);
+  for (int i = 0; i < n; i++) {
+    h ^= (uint64_t)(uint32_t)out[i] + 1;
+    h *= 0x100000001b3ULL;
+  }
+  PMPI_Group_free(&world);
+  free(in);
+  free(out);
+  return h;
+}
+
+/* A communicator's key: the same on every member and in every run that
+ * creates its communicators in the same order (how a restart matches
+ * them): its members' world ranks, and how many communicators with the
+ * same members this rank created before it. */
+static uint64_t comm_key(MPI_Comm app, int inter) {
+  static uint64_t seen[1024][2];
+  static int nseen;
+  MPI_Group grp;
+  uint64_t h = 0xcbf29ce484222325ULL, ord = 0;
+
+  PMPI_Comm_group(app, &grp);
+  h = hash_group(grp, h);
+  PMPI_Group_free(&grp);
+  if (inter) {
+    PMPI_Comm_remote_group(app, &grp);
+    h = hash_group(grp, h ^ 0x5bd1e995ULL);
+    PMPI_Group_free(&grp);
+  }
+  for (int i = 0; i < nseen; i++)
+    if (seen[i][0] == h) {
+      ord = ++seen[i][1];
+      break;
+    }
+  if (ord == 0 && nseen < 1024) {
+    seen[nseen][0] = h;
+    seen[nseen][1] = 0;
+    nseen++;
+  }
+  return h ^ (ord * 0x9e3779b97f4a7c15ULL);
+}
+
 /* Create the shadow and the channels of a new communicator.  Collective
  * over app: the ranks tell each other which snapshot they last recorded,
  * so both ends of every new channel agree on which marker comes next. */
@@ -69,8 +125,12 @@ int mpisnap__comm_register(MPI_Comm app) {
   c->in_idx = malloc((size_t)c->size * sizeof(int));
   c->out_idx = malloc((size_t)c->size * sizeof(int));
   c->marker_count = calloc((size_t)c->size * 4, sizeof(uint64_t));
+  c->eidx = calloc((size_t)c->size, sizeof(uint64_t));
+  c->eidx_epoch = calloc((size_t)c->size, sizeof(uint64_t));
+  c->key = comm_key(app, inter);
   theirs = malloc((size_t)c->size * sizeof(*theirs));
-  if (!c->in_idx || !c->out_idx || !c->marker_count || !theirs ||
+  if (!c->in_idx || !c->out_idx || !c->marker_count || !theirs || !c->eidx ||
+      !c->eidx_epoch ||
       grow_chans(&g->in_chan, &g->in_cap,
                  mpisnap__engine_nin(g->engine) + (uint32_t)c->size) < 0 ||
       grow_chans(&g->out_chan, &g->out_cap,
@@ -108,12 +168,15 @@ int mpisnap__comm_register(MPI_Comm app) {
   if ((rc = PMPI_Comm_set_attr(app, g->keyval, c)) != MPI_SUCCESS)
     mpisnap__fatal("cannot attach mpisnap state to a communicator (MPI "
                    "error %d)", rc);
+  mpisnap__ck_comm_registered(c);
   return MPI_SUCCESS;
 fail:
   free(theirs);
   free(c->in_idx);
   free(c->out_idx);
   free(c->marker_count);
+  free(c->eidx);
+  free(c->eidx_epoch);
   free(c);
   return rc;
 }
@@ -147,6 +210,15 @@ static void destroy(mpisnap__comm *c) {
   free(c->in_idx);
   free(c->out_idx);
   free(c->marker_count);
+  free(c->eidx);
+  free(c->eidx_epoch);
+  if (c->supp != NULL)
+    for (int p = 0; p < c->size; p++)
+      free(c->supp[p]);
+  free(c->supp);
+  free(c->supp_n);
+  free(c->supp_next);
+  free(c->sends);
   free(c);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 #include "pmpi/testhooks.h"
 
@@ -31,10 +32,28 @@ static void parse_env(void) {
   mpisnap__g.log_mem_limit = env_u64("MPISNAP_LOG_MEM", 256u << 20, 1);
 }
 
+/* The program's name, for checkpoint metadata. */
+static void program_name(char *out, size_t len) {
+  char buf[512];
+  FILE *f = fopen("/proc/self/cmdline", "r");
+  size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+  const char *base;
+
+  if (f)
+    fclose(f);
+  buf[n] = '\0';
+  base = strrchr(buf, '/');
+  base = base ? base + 1 : buf;
+  n = strlen(base) < len ? strlen(base) : len - 1;
+  memcpy(out, base, n);
+  out[n] = '\0';
+}
+
 static int setup(void) {
   mpisnap__state *g = &mpisnap__g;
   int *ub = NULL, flag = 0, rc;
 
+  program_name(g->program, sizeof(g->program));
   PMPI_Comm_rank(MPI_COMM_WORLD, &g->world_rank);
   PMPI_Comm_size(MPI_COMM_WORLD, &g->world_size);
   parse_env();
@@ -81,7 +100,7 @@ static int active(void) {
 /* Every rank finishes every snapshot that any rank started, so no rank
  * leaves while another waits for its marker: agree on the newest snapshot
  * id with a nonblocking reduction while still handling markers. */
-static void finish_snapshots(void) {
+int mpisnap__finish_snapshots(int record_pending) {
   mpisnap__state *g = &mpisnap__g;
   uint64_t mine = mpisnap__engine_sid(g->engine), newest = 0;
   MPI_Request req;
@@ -98,11 +117,15 @@ static void finish_snapshots(void) {
   spins = 0;
   while (mpisnap__engine_sid(g->engine) < newest || active()) {
     mpisnap__progress();
+    if (record_pending &&
+        mpisnap__engine_phase(g->engine) == MPISNAP__PENDING)
+      mpisnap__engine_record(g->engine);
     mpisnap__wait_backoff(&spins);
   }
   if (g->mk_n > 0)
     PMPI_Waitall(g->mk_n, g->mk_req, MPI_STATUSES_IGNORE);
   g->mk_n = 0;
+  return 0;
 }
 
 static void report(void) {
@@ -130,7 +153,8 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
   if (g->initialized && !g->finalized) {
     uint64_t bad;
     g->trigger = 0;
-    finish_snapshots();
+    mpisnap__ck_finalize_from_mpi();
+    mpisnap__finish_snapshots(1);
     report();
     bad = g->unbalanced;
     g->finalized = 1;

@@ -38,6 +38,7 @@ struct mpisnap__msg {
   void *data;          /* when buffered: the packed bytes */
   int heap;            /* allocated (queued), rather than on a stack */
   uint64_t seq;        /* arrival order on this rank: channel order */
+  uint64_t eidx;       /* index among its channel's arrivals of its epoch */
 };
 
 enum mpisnap__req_kind {
@@ -65,6 +66,7 @@ struct mpisnap__req {
   uint64_t epoch;         /* ... its epoch stamp */
   MPI_Count bytes;        /* ... and its size */
   uint64_t seq;           /* ... and its arrival order */
+  uint64_t eidx;          /* ... and its index within its epoch */
   int landed;             /* its data was waited for to log it at a close */
   mpisnap__req *inext;    /* the communicator's list of such receives */
   MPI_Status status;
@@ -86,6 +88,12 @@ struct mpisnap__comm {
   mpisnap__comm *next;    /* the list of live communicators */
   uint64_t id;            /* creation order on this rank */
   uint64_t collectives;   /* blocking collectives called on it */
+  uint64_t key;           /* the same on every member, run after run */
+  uint64_t **supp;        /* restart, per peer: early messages not to send again */
+  size_t *supp_n, *supp_next;
+  uint64_t *sends;        /* restart: sends per peer since the restart */
+  uint64_t *eidx;         /* per source: arrivals in the current epoch */
+  uint64_t *eidx_epoch;   /* ... and which epoch that count is for */
 };
 
 /* Per-channel reverse map, indexed by engine channel number. */
@@ -106,6 +114,7 @@ typedef struct mpisnap__state {
   int marker_tag;         /* reserved: the real MPI_TAG_UB */
   MPI_Comm control;       /* the library's own traffic */
   int world_rank, world_size;
+  char program[256];      /* basename of argv[0], for checkpoint metadata */
   /* Markers in flight from this rank. */
   MPI_Request *mk_req;
   uint64_t (*mk_buf)[2];
@@ -163,6 +172,11 @@ int mpisnap__log_message(mpisnap__comm *c, int source, int tag, uint64_t seq,
 void mpisnap__claim(mpisnap__msg *m);
 void mpisnap__unclaim(mpisnap__msg *m);
 void mpisnap__snapshot_logs_free(void);
+struct mpisnap__chanmsg;
+void mpisnap__log_collect(uint64_t sid, struct mpisnap__chanmsg **out,
+                          size_t *n);
+uint64_t mpisnap__epoch_index(mpisnap__comm *c, int src, uint64_t epoch);
+int mpisnap__finish_snapshots(int record_pending);
 int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
                         const void **data, MPI_Count *bytes, int *tag);
 

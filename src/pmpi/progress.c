@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 
 /* ---- statuses ---- */
@@ -121,6 +122,37 @@ static const void *log_data(logrec *l) {
   return readback;
 }
 
+/* Copy the channel state of snapshot sid into a new array. */
+void mpisnap__log_collect(uint64_t sid, mpisnap__chanmsg **out, size_t *n) {
+  size_t cnt = 0;
+
+  for (logrec *l = log_head; l != NULL; l = l->next)
+    cnt += l->sid == sid;
+  *out = calloc(cnt ? cnt : 1, sizeof(**out));
+  *n = 0;
+  if (*out == NULL)
+    mpisnap__fatal("out of memory collecting channel state");
+  for (logrec *l = log_head; l != NULL; l = l->next) {
+    mpisnap__chanmsg *m;
+    const void *data;
+    if (l->sid != sid)
+      continue;
+    m = &(*out)[(*n)++];
+    m->comm_key = l->comm->key;
+    m->src = l->source;
+    m->dst = l->comm->rank;
+    m->tag = l->tag;
+    m->seq = l->seq;
+    m->bytes = (uint64_t)l->bytes;
+    data = log_data(l);
+    m->data = malloc(l->bytes ? (size_t)l->bytes : 1);
+    if (m->data == NULL)
+      mpisnap__fatal("out of memory collecting channel state");
+    if (l->bytes > 0)
+      memcpy(m->data, data, (size_t)l->bytes);
+  }
+}
+
 int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
                         const void **data, MPI_Count *bytes, int *tag) {
   int n = 0;
@@ -158,8 +190,8 @@ static void buffer_msg(mpisnap__msg *m) {
 
 static void on_record(void *ctx, uint64_t sid) {
   (void)ctx;
-  (void)sid;
   mpisnap__g.active_hint = 1;
+  mpisnap__ck_record(sid);
 }
 
 static void on_send_marker(void *ctx, uint32_t out, uint64_t sid) {
@@ -266,6 +298,7 @@ static void on_done(void *ctx, uint64_t sid) {
   }
   g->snapshots_done++;
   g->active_hint = 0;
+  mpisnap__ck_done(sid);
   logs_trim(sid > 1 ? sid - 1 : 0);
 }
 
@@ -348,6 +381,8 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
   if (cls < 0)
     mpisnap__fatal("protocol error consuming a message from rank %d",
                    m->source);
+  if (cls == MPISNAP__CONSUME_EARLY)
+    mpisnap__ck_early(c, m->source, m->epoch, m->eidx);
   if (m->data == NULL) {
     /* The data moves once, from MPI into the application's buffer. */
     rc = PMPI_Mrecv(buf, count, type, &m->handle, status);
@@ -378,6 +413,7 @@ static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
     r->src = m->source;
     r->bytes = m->bytes;
     r->seq = m->seq;
+    r->eidx = m->eidx;
     r->landed = 0;
     r->inext = r->comm->inflight;
     r->comm->inflight = r;
@@ -404,6 +440,8 @@ void mpisnap__finish_inflight(mpisnap__req *r) {
 
   if (cls < 0)
     mpisnap__fatal("protocol error consuming a message from rank %d", r->src);
+  if (cls == MPISNAP__CONSUME_EARLY)
+    mpisnap__ck_early(c, r->src, r->epoch, r->eidx);
   if (cls == MPISNAP__CONSUME_LOG)
     log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf, r->count,
                   r->type, r->bytes);
@@ -521,6 +559,7 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
   tmp.bytes = cnt;
   tmp.seq = g->arrivals++;
   mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &tmp.epoch);
+  tmp.eidx = mpisnap__epoch_index(c, src, tmp.epoch);
   for (r = c->posted; r != NULL; prev = r, r = r->next)
     if (matches(r->peer, r->tag, src, tag)) {
       if (prev)
@@ -542,6 +581,16 @@ static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
   else
     c->unexp = m;
   c->unexp_tail = m;
+}
+
+/* The position of a message among its channel's arrivals of the same
+ * epoch: which message after its sender's record it is. */
+uint64_t mpisnap__epoch_index(mpisnap__comm *c, int src, uint64_t epoch) {
+  if (c->eidx_epoch[src] != epoch) {
+    c->eidx_epoch[src] = epoch;
+    c->eidx[src] = 0;
+  }
+  return c->eidx[src]++;
 }
 
 /* Take every message and marker waiting on one communicator's shadow. */

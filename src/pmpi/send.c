@@ -5,9 +5,11 @@
  * send is a correct implementation of a ready send. */
 #include <stdlib.h>
 
+#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 
 enum { MODE_STD = 0, MODE_BUF = 1, MODE_SYNC = 2 };
+enum { SUPPRESSED = -1 }; /* post_send: not sent, by design */
 
 static mpisnap__comm *enter(MPI_Comm comm) {
   if (!mpisnap__g.initialized || mpisnap__g.finalized)
@@ -29,6 +31,10 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
 
   if (dest < 0 || dest >= c->size)
     return MPI_ERR_RANK;
+  /* After a restart: the receiver consumed this message before its
+   * checkpoint; sending it again would deliver it twice. */
+  if (mpisnap__ck_suppress(c, dest))
+    return SUPPRESSED;
   mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
   if (real == NULL) {
     switch (mode) {
@@ -67,9 +73,11 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
       (mode == MODE_STD && (long long)size * count <= MPISNAP__EAGER_MAX)) {
     rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
     send_progress();
-    return rc;
+    return rc == SUPPRESSED ? MPI_SUCCESS : rc;
   }
   rc = post_send(buf, count, type, dest, tag, c, mode, &req);
+  if (rc == SUPPRESSED)
+    return MPI_SUCCESS;
   while (rc == MPI_SUCCESS) {
     rc = PMPI_Test(&req, &flag, MPI_STATUS_IGNORE);
     if (flag)
@@ -113,6 +121,12 @@ static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
   r->peer = dest;
   r->active = 1;
   rc = post_send(buf, count, type, dest, tag, c, mode, &r->real);
+  if (rc == SUPPRESSED) {
+    r->done = 1;
+    r->real = MPI_REQUEST_NULL;
+    mpisnap__status_empty(&r->status, MPI_ANY_SOURCE, MPI_ANY_TAG);
+    rc = MPI_SUCCESS;
+  }
   if (rc != MPI_SUCCESS) {
     mpisnap__req_free(r);
     return rc;
@@ -180,6 +194,12 @@ int mpisnap__start_send(mpisnap__req *r) {
 
   if (r->peer == MPI_PROC_NULL) {
     r->done = 1;
+    return MPI_SUCCESS;
+  }
+  if (mpisnap__ck_suppress(r->comm, r->peer)) {
+    r->active = 1;
+    r->done = 1;
+    mpisnap__status_empty(&r->status, MPI_ANY_SOURCE, MPI_ANY_TAG);
     return MPI_SUCCESS;
   }
   mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)r->comm->out_idx[r->peer]);

@@ -1,0 +1,309 @@
+/* The public API (include/mpisnap.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt/ckpt.h"
+#include "mpisnap.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- configuration ---- */
+
+static int config_error(const char *name, const char *value, const char *want) {
+  if (mpisnap__g.world_rank == 0)
+    fprintf(stderr, "mpisnap: error: %s='%s' is not valid: expected %s\n", name,
+            value, want);
+  return MPISNAP_ECONFIG;
+}
+
+static int env_number(const char *name, double *out, int integer) {
+  const char *v = getenv(name);
+  char *end;
+  double x;
+
+  *out = 0;
+  if (v == NULL || *v == '\0')
+    return 0;
+  errno = 0;
+  x = strtod(v, &end);
+  if (errno != 0 || *end != '\0' || x < 0 || (integer && x != (double)(long long)x))
+    return config_error(name, v, integer ? "a non-negative integer"
+                                         : "a non-negative number of seconds");
+  *out = x;
+  return 0;
+}
+
+/* The checkpoint directory must exist (the default one is created) and be
+ * writable; rank 0 checks and every rank learns the verdict. */
+static int setup_dir(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  const char *v = getenv("MPISNAP_DIR");
+  int rc = 0;
+
+  snprintf(k->dir, sizeof(k->dir), "%s",
+           v && *v ? v : "./mpisnap-checkpoints");
+  if (mpisnap__g.world_rank == 0) {
+    struct stat st;
+    if (stat(k->dir, &st) != 0 && !(v && *v) && mkdir(k->dir, 0755) == 0)
+      stat(k->dir, &st);
+    if (stat(k->dir, &st) != 0) {
+      fprintf(stderr, "mpisnap: error: MPISNAP_DIR='%s' does not exist\n",
+              k->dir);
+      rc = MPISNAP_ECONFIG;
+    } else if (!S_ISDIR(st.st_mode)) {
+      fprintf(stderr, "mpisnap: error: MPISNAP_DIR='%s' is not a directory\n",
+              k->dir);
+      rc = MPISNAP_ECONFIG;
+    } else if (access(k->dir, W_OK | X_OK) != 0) {
+      fprintf(stderr, "mpisnap: error: MPISNAP_DIR='%s' is not writable: %s\n",
+              k->dir, strerror(errno));
+      rc = MPISNAP_ECONFIG;
+    }
+  }
+  PMPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return rc;
+}
+
+static int configure(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  double every = 0, verbose = 0;
+  int rc;
+
+  if ((rc = env_number("MPISNAP_INTERVAL", &k->interval, 0)) != 0 ||
+      (rc = env_number("MPISNAP_EVERY", &every, 1)) != 0 ||
+      (rc = env_number("MPISNAP_VERBOSE", &verbose, 1)) != 0)
+    return rc;
+  k->every = (uint64_t)every;
+  k->verbose = verbose > 0;
+  return setup_dir();
+}
+
+/* ---- init and finalize ---- */
+
+MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
+  mpisnap__ck *k = &mpisnap__c;
+  const char *restart = getenv("MPISNAP_RESTART");
+  int rc, all = 0;
+
+  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+    return MPISNAP_ESTATE; /* before MPI_Init, or after MPI_Finalize */
+  if (k->on || k->finalized)
+    return MPISNAP_ESTATE;
+  if (comm != MPI_COMM_WORLD || flags > MPISNAP_INDEPENDENT)
+    return MPISNAP_EINVAL;
+  k->mode = flags;
+  rc = configure();
+  /* Every rank must agree before anything collective happens. */
+  PMPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (all < 0)
+    return rc < 0 ? rc : all;
+  mpisnap__engine_set_policy(mpisnap__g.engine,
+                             flags == MPISNAP_INDEPENDENT
+                                 ? MPISNAP__RECORD_SAFEPOINT
+                                 : MPISNAP__RECORD_EXPLICIT);
+  /* Ids are never reused in a directory: continue after the largest. */
+  if (mpisnap__g.world_rank == 0)
+    k->id_base = mpisnap__max_id(k->dir);
+  PMPI_Bcast(&k->id_base, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &k->ctl)) != MPI_SUCCESS)
+    return MPISNAP_EMPI;
+  if ((rc = mpisnap__ck_writer_start()) != 0)
+    return rc;
+  k->on = 1;
+  k->last_time = now();
+  if (restart != NULL && *restart != '\0') {
+    rc = mpisnap__ck_restart_setup(restart);
+    if (rc != 0) {
+      k->on = 0;
+      mpisnap__ck_writer_stop();
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* A rank with no snapshot in progress or unwritten may start one. */
+static int may_start(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  enum mpisnap__phase ph = mpisnap__engine_phase(mpisnap__g.engine);
+
+  return (ph == MPISNAP__IDLE || ph == MPISNAP__DONE) &&
+         (k->taken_sid == 0 || k->committed >= k->id_base + k->taken_sid ||
+          k->abandoned >= k->taken_sid);
+}
+
+MPISNAP_EXTERN int mpisnap_finalize(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  uint64_t rounds = 0;
+
+  if (!k->on)
+    return k->finalized ? 0 : MPISNAP_ESTATE;
+  /* Control rounds are matched by count: catch up with the rank that ran
+   * the most before running the final ones in lock step. */
+  PMPI_Allreduce(&k->rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX,
+                 mpisnap__g.control);
+  while (k->rounds < rounds) {
+    mpisnap__ck_round_finish(1);
+    mpisnap__ck_round_start();
+  }
+  mpisnap__ck_round_finish(1);
+  /* Finish any snapshot in progress (this is a safe point for a rank that
+   * learned of it from a marker), then let its writes commit. */
+  mpisnap__finish_snapshots(1);
+  mpisnap__ck_wait_writer();
+  for (int i = 0; i < 16; i++) {
+    mpisnap__ck_round_start();
+    mpisnap__ck_round_finish(1);
+    if (k->round_taken == 0 ||
+        k->rout[R_COMMITTED] >= k->id_base + k->round_taken ||
+        k->rout[R_FAILED] >= k->round_taken)
+      break;
+  }
+  mpisnap__ck_writer_stop();
+  PMPI_Comm_free(&k->ctl);
+  k->on = 0;
+  k->finalized = 1;
+  return 0;
+}
+
+int mpisnap__ck_finalize_from_mpi(void) {
+  return mpisnap__c.on ? mpisnap_finalize() : 0;
+}
+
+/* ---- protected variables ---- */
+
+MPISNAP_EXTERN int mpisnap_protect(const char *name, void *ptr, size_t count,
+                                   MPI_Datatype type) {
+  mpisnap__ck *k = &mpisnap__c;
+  mpisnap__pvar *v = NULL;
+  int tsize = 0;
+
+  if (!k->on)
+    return MPISNAP_ESTATE;
+  if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL ||
+      strlen(name) >= MPISNAP_NAME_MAX || (ptr == NULL && count > 0) ||
+      type == MPI_DATATYPE_NULL || count > (size_t)0x7fffffff)
+    return MPISNAP_EINVAL;
+  if (PMPI_Type_size(type, &tsize) != MPI_SUCCESS)
+    return MPISNAP_EINVAL;
+  for (size_t i = 0; i < k->nvars; i++)
+    if (strcmp(k->vars[i].name, name) == 0)
+      v = &k->vars[i];
+  if (v == NULL) {
+    if (k->nvars == k->capvars) {
+      size_t ncap = k->capvars ? 2 * k->capvars : 16;
+      mpisnap__pvar *p = realloc(k->vars, ncap * sizeof(*p));
+      if (p == NULL)
+        return MPISNAP_ENOMEM;
+      k->vars = p;
+      k->capvars = ncap;
+    }
+    v = &k->vars[k->nvars++];
+    memset(v, 0, sizeof(*v));
+    snprintf(v->name, sizeof(v->name), "%s", name);
+  }
+  v->ptr = ptr;
+  v->count = count;
+  v->type = type;
+  v->tsize = tsize;
+  v->elem = mpisnap__ck_elem_of(type, v->sig, sizeof(v->sig));
+  return 0;
+}
+
+MPISNAP_EXTERN int mpisnap_unprotect(const char *name) {
+  mpisnap__ck *k = &mpisnap__c;
+
+  if (!k->on)
+    return MPISNAP_ESTATE;
+  if (name == NULL)
+    return MPISNAP_EINVAL;
+  for (size_t i = 0; i < k->nvars; i++)
+    if (strcmp(k->vars[i].name, name) == 0) {
+      k->vars[i] = k->vars[--k->nvars];
+      return 0;
+    }
+  return MPISNAP_ENOENT;
+}
+
+/* ---- restart ---- */
+
+MPISNAP_EXTERN int mpisnap_restarting(void) {
+  return mpisnap__c.on ? (int)mpisnap__c.parent : 0;
+}
+
+MPISNAP_EXTERN int mpisnap_restore_count(const char *name, size_t *count) {
+  if (!mpisnap__c.on)
+    return MPISNAP_ESTATE;
+  if (name == NULL || count == NULL)
+    return MPISNAP_EINVAL;
+  return mpisnap__ck_saved_count(name, count);
+}
+
+MPISNAP_EXTERN int mpisnap_restore(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  int rc, all = 0;
+
+  if (!k->on || k->parent == 0)
+    return MPISNAP_ESTATE;
+  rc = mpisnap__ck_restore_vars();
+  PMPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (rc < 0)
+    return rc;
+  return all < 0 ? MPISNAP_EMISMATCH : rc;
+}
+
+/* ---- safe points and requests ---- */
+
+MPISNAP_EXTERN int mpisnap_point(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  mpisnap__engine *e = mpisnap__g.engine;
+  int recorded = 0;
+
+  if (!k->on)
+    return MPISNAP_ESTATE;
+  k->points++;
+  mpisnap__progress();
+  if ((k->every && k->points % k->every == 0) ||
+      (k->interval > 0 && now() - k->last_time >= k->interval))
+    k->want = 1;
+  if (k->mode == MPISNAP_COLLECTIVE) {
+    /* The round started at the previous safe point decides, identically
+     * on every rank, whether this safe point records. */
+    if (mpisnap__ck_round_finish(1)) {
+      if (k->round_want && k->round_can_start) {
+        mpisnap__engine_initiate(e, NULL);
+        recorded = mpisnap__engine_record(e) == 0;
+      }
+    }
+    mpisnap__ck_round_start();
+    return recorded;
+  }
+  mpisnap__ck_round(0);
+  if (k->want && may_start())
+    mpisnap__engine_initiate(e, NULL);
+  return mpisnap__engine_point(e);
+}
+
+MPISNAP_EXTERN int mpisnap_request(void) {
+  if (!mpisnap__c.on)
+    return MPISNAP_ESTATE;
+  mpisnap__c.want = 1;
+  return 0;
+}
+
+MPISNAP_EXTERN int mpisnap_should_exit(void) {
+  return mpisnap__c.should_exit;
+}
+
+MPISNAP_EXTERN int mpisnap_last_committed(void) {
+  return (int)mpisnap__c.committed;
+}

@@ -1,0 +1,119 @@
+/* The checkpoint runtime: protected variables, the snapshot's assembly
+ * into a part, the writer thread, the control rounds that agree on
+ * snapshots and commits, and restart. */
+#ifndef MPISNAP_CKPT_CKPT_H
+#define MPISNAP_CKPT_CKPT_H
+
+#include <mpi.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "ckpt/part.h"
+#include "mpisnap.h"
+#include "pmpi/layer.h"
+
+typedef struct mpisnap__pvar {
+  char name[MPISNAP_NAME_MAX];
+  void *ptr;
+  size_t count;
+  MPI_Datatype type;
+  int elem;        /* enum mpisnap__elem */
+  int tsize;       /* MPI_Type_size */
+  char sig[128];
+} mpisnap__pvar;
+
+/* Values exchanged in each control round (MPI_MAX over ranks). */
+enum { R_WANT, R_EXIT, R_NOT_DURABLE, R_COMMITTED, R_FAILED, R_STALL_US,
+       R_WRITE_US, R_NMAX };
+/* Summed to rank 0 (statistics of the snapshot being committed). */
+enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
+
+typedef struct mpisnap__ck {
+  int on;              /* mpisnap_init done */
+  int finalized;
+  unsigned mode;       /* MPISNAP_COLLECTIVE or MPISNAP_INDEPENDENT */
+  char dir[2048];
+  double interval;     /* seconds; 0: off */
+  uint64_t every;      /* safe points; 0: off */
+  int verbose;
+  /* Protected variables. */
+  mpisnap__pvar *vars;
+  size_t nvars, capvars;
+  uint64_t points;     /* safe points passed */
+  int want;            /* this rank asked for a checkpoint */
+  double last_time;    /* when the last checkpoint was taken (or init) */
+  uint64_t id_base;    /* checkpoint id = id_base + snapshot id */
+  uint64_t committed;  /* newest committed id known here */
+  uint64_t parent;     /* id restored from, 0: fresh */
+  /* The snapshot being assembled. */
+  mpisnap__part cur;
+  void **stage;        /* staging buffers, one per protected variable */
+  size_t *stage_cap;
+  size_t nstage;
+  uint64_t cur_sid;
+  uint64_t done_sid;   /* last snapshot finished here */
+  uint64_t taken_sid;  /* last snapshot for which a part went to the writer */
+  /* The writer thread. */
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int thread_up, stop;
+  mpisnap__part *job;  /* waiting or being written */
+  char job_dir[2100];
+  uint64_t job_sid;
+  uint64_t durable_sid; /* written and synced (under mu) */
+  uint64_t failed_sid;  /* its write failed (under mu) */
+  char write_err[512];
+  /* Control rounds. */
+  int round_active;
+  MPI_Request round_req[2];
+  uint64_t rin[R_NMAX], rout[R_NMAX];
+  uint64_t sin[S_NSUM], sout[S_NSUM];
+  uint64_t abandoned;  /* newest snapshot id given up (failed write) */
+  uint64_t abandon_local; /* rank 0: a commit that failed here */
+  uint64_t round_taken;   /* taken_sid when the round in flight started */
+  uint64_t round_sin[S_NSUM];
+  uint64_t rounds;
+  int round_want, round_exit, round_can_start;
+  double last_stall, write_seconds;
+  MPI_Comm ctl;        /* control rounds only */
+  int exit_requested, should_exit;
+  /* Restart. */
+  int restoring;       /* a part is loaded and not yet restored */
+  mpisnap__part restored;
+  uint64_t markers_at_record;
+} mpisnap__ck;
+
+extern mpisnap__ck mpisnap__c;
+
+/* Hooks the interception layer calls. */
+void mpisnap__ck_record(uint64_t sid);
+void mpisnap__ck_done(uint64_t sid);
+void mpisnap__ck_early(mpisnap__comm *c, int src, uint64_t epoch,
+                       uint64_t index);
+void mpisnap__ck_comm_registered(mpisnap__comm *c);
+int mpisnap__ck_suppress(mpisnap__comm *c, int dest);
+int mpisnap__ck_finalize_from_mpi(void);
+
+/* glue.c: what the runtime takes from the interception layer */
+void mpisnap__ck_collectives(mpisnap__part *p);
+void mpisnap__ck_channels(mpisnap__part *p, uint64_t sid);
+int mpisnap__ck_check_collectives(const char *partial_dir, char *err,
+                                  size_t errlen);
+
+/* snapshot.c */
+int mpisnap__ck_writer_start(void);
+void mpisnap__ck_writer_stop(void);
+void mpisnap__ck_round(int blocking);
+int mpisnap__ck_round_finish(int blocking);
+void mpisnap__ck_round_start(void);
+void mpisnap__ck_round_process(void);
+int mpisnap__ck_wait_writer(void);
+int mpisnap__ck_elem_of(MPI_Datatype t, char *sig, size_t siglen);
+
+/* restart.c */
+int mpisnap__ck_restart_setup(const char *spec);
+int mpisnap__ck_restore_vars(void);
+int mpisnap__ck_saved_count(const char *name, size_t *count);
+
+#endif /* MPISNAP_CKPT_CKPT_H */

@@ -1,0 +1,521 @@
+/* The rank file: one rank's part of a checkpoint in serial HDF5 (layout in
+ * docs/FORMAT.md).  Written by the writer thread, so no MPI calls; read at
+ * restart and by the command-line tool, from files that may be truncated,
+ * damaged or forged, so nothing read is trusted before it is checked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/h5table.h"
+#include "ckpt/h5util.h"
+#include "ckpt/part.h"
+#include "mpisnap_errno.h"
+
+#define RANK_FORMAT "mpisnap-rank"
+/* The channel payload is moved through a buffer of this size, so a million
+ * small messages cost a few hundred HDF5 calls, not a million. */
+#define WINDOW (4u << 20)
+
+static const char *const mode_names[] = {"collective", "independent"};
+
+/* The HDF5 native type of an element kind, or a negative id for a kind this
+ * version does not know.  Bytes are stored as unsigned chars. */
+static hid_t elem_type(int elem)
+{
+  switch (elem) {
+  case MPISNAP__ELEM_BYTES: return H5T_NATIVE_UCHAR;
+  case MPISNAP__ELEM_CHAR: return H5T_NATIVE_CHAR;
+  case MPISNAP__ELEM_SCHAR: return H5T_NATIVE_SCHAR;
+  case MPISNAP__ELEM_UCHAR: return H5T_NATIVE_UCHAR;
+  case MPISNAP__ELEM_SHORT: return H5T_NATIVE_SHORT;
+  case MPISNAP__ELEM_USHORT: return H5T_NATIVE_USHORT;
+  case MPISNAP__ELEM_INT: return H5T_NATIVE_INT;
+  case MPISNAP__ELEM_UINT: return H5T_NATIVE_UINT;
+  case MPISNAP__ELEM_LONG: return H5T_NATIVE_LONG;
+  case MPISNAP__ELEM_ULONG: return H5T_NATIVE_ULONG;
+  case MPISNAP__ELEM_LLONG: return H5T_NATIVE_LLONG;
+  case MPISNAP__ELEM_ULLONG: return H5T_NATIVE_ULLONG;
+  case MPISNAP__ELEM_FLOAT: return H5T_NATIVE_FLOAT;
+  case MPISNAP__ELEM_DOUBLE: return H5T_NATIVE_DOUBLE;
+  case MPISNAP__ELEM_LDOUBLE: return H5T_NATIVE_LDOUBLE;
+  case MPISNAP__ELEM_INT8: return H5T_NATIVE_INT8;
+  case MPISNAP__ELEM_UINT8: return H5T_NATIVE_UINT8;
+  case MPISNAP__ELEM_INT16: return H5T_NATIVE_INT16;
+  case MPISNAP__ELEM_UINT16: return H5T_NATIVE_UINT16;
+  case MPISNAP__ELEM_INT32: return H5T_NATIVE_INT32;
+  case MPISNAP__ELEM_UINT32: return H5T_NATIVE_UINT32;
+  case MPISNAP__ELEM_INT64: return H5T_NATIVE_INT64;
+  case MPISNAP__ELEM_UINT64: return H5T_NATIVE_UINT64;
+  default: return H5I_INVALID_HID;
+  }
+}
+
+/* The number of dataset elements and their size for a variable: bytes for
+ * ELEM_BYTES, else count elements whose size must give bytes.  Returns 0
+ * if the three numbers do not agree. */
+static int var_shape(int elem, uint64_t count, uint64_t bytes, uint64_t *n,
+                     size_t *esize)
+{
+  hid_t t = elem_type(elem);
+  if (t < 0)
+    return 0;
+  *esize = H5Tget_size(t);
+  if (elem == MPISNAP__ELEM_BYTES) {
+    *n = bytes;
+    return 1;
+  }
+  *n = count;
+  return *esize > 0 && count <= UINT64_MAX / *esize && count * *esize == bytes;
+}
+
+/* --- Writing -------------------------------------------------------------- */
+
+/* Names become HDF5 link names: no '/', not "." and not empty. */
+static int valid_name(const char *name)
+{
+  size_t len = strnlen(name, MPISNAP_NAME_MAX);
+  return len > 0 && len < MPISNAP_NAME_MAX && strchr(name, '/') == NULL &&
+         strcmp(name, ".") != 0;
+}
+
+static int put_var(mpisnap__h5 *h, hid_t vars, const mpisnap__var *v)
+{
+  char obj[16 + MPISNAP_NAME_MAX];
+  uint64_t n;
+  size_t esize;
+  if (!valid_name(v->name))
+    return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "bad variable name");
+  snprintf(obj, sizeof obj, "/vars/%s", v->name);
+  if (!var_shape(v->elem, v->count, v->bytes, &n, &esize) ||
+      (v->bytes > 0 && v->data == NULL) ||
+      (v->elem == MPISNAP__ELEM_BYTES &&
+       strnlen(v->type_sig, sizeof v->type_sig) == sizeof v->type_sig))
+    return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0,
+                            "dataset %s: inconsistent variable", obj);
+  htri_t dup = H5Lexists(vars, v->name, H5P_DEFAULT);
+  if (dup != 0)
+    return mpisnap__h5_fail(h, dup > 0 ? MPISNAP_EINVAL : MPISNAP_EHDF5, 1,
+                            "dataset %s: %s", obj,
+                            dup > 0 ? "duplicate variable name" : "lookup");
+  hid_t t = elem_type(v->elem), d;
+  uint32_t crc = mpisnap__crc32c(0, v->data, (size_t)v->bytes);
+  if (mpisnap__h5_put_1d(h, vars, obj, v->name, t, t, n, v->data, crc, &d))
+    return h->rc;
+  mpisnap__h5_put_u64(h, d, obj, "count", v->count);
+  mpisnap__h5_put_i32(h, d, obj, "elem", v->elem);
+  mpisnap__h5_put_u64(h, d, obj, "bytes", v->bytes);
+  if (v->elem == MPISNAP__ELEM_BYTES)
+    mpisnap__h5_put_str(h, d, obj, "type_signature", v->type_sig);
+  mpisnap__h5_drop(h, d);
+  return h->rc;
+}
+
+/* A group whose links remember their creation order, so variables come
+ * back in the order the program protected them. */
+static hid_t make_group(mpisnap__h5 *h, const char *name)
+{
+  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), g = H5I_INVALID_HID;
+  if (gcpl >= 0 && H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED |
+                                              H5P_CRT_ORDER_INDEXED) >= 0)
+    g = H5Gcreate2(h->file, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+  if (g < 0)
+    mpisnap__h5_fail(h, MPISNAP_EHDF5, 1, "group %s: cannot create", name);
+  mpisnap__h5_drop(h, gcpl);
+  return g;
+}
+
+/* Writes the bytes of messages [i, j) to the payload dataset at off:
+ * through buf when there are several, straight from the message when one. */
+static void put_window(mpisnap__h5 *h, hid_t d, const mpisnap__part *p,
+                       size_t i, size_t j, uint64_t off, unsigned char *buf)
+{
+  if (j == i + 1) {
+    mpisnap__h5_slab(h, d, "/channels/payload", off, p->msgs[i].bytes,
+                     p->msgs[i].data, 1);
+    return;
+  }
+  size_t pos = 0;
+  for (size_t k = i; k < j; k++) {
+    memcpy(buf + pos, p->msgs[k].data, (size_t)p->msgs[k].bytes);
+    pos += (size_t)p->msgs[k].bytes;
+  }
+  mpisnap__h5_slab(h, d, "/channels/payload", off, pos, buf, 1);
+}
+
+static int put_payload(mpisnap__h5 *h, hid_t ch, const mpisnap__part *p,
+                       uint64_t total, uint32_t crc)
+{
+  hid_t d;
+  unsigned char *buf = malloc(WINDOW);
+  if (buf == NULL)
+    return mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
+  if (mpisnap__h5_put_1d(h, ch, "/channels/payload", "payload",
+                         H5T_NATIVE_UCHAR, H5T_NATIVE_UCHAR, total, NULL, crc,
+                         &d) == 0) {
+    uint64_t off = 0;
+    for (size_t i = 0, j; i < p->nmsgs && h->rc == 0; i = j) {
+      uint64_t len = p->msgs[i].bytes;
+      for (j = i + 1; j < p->nmsgs && len + p->msgs[j].bytes <= WINDOW; j++)
+        len += p->msgs[j].bytes;
+      put_window(h, d, p, i, j, off, buf);
+      off += len;
+    }
+    mpisnap__h5_drop(h, d);
+  }
+  free(buf);
+  return h->rc;
+}
+
+static int put_messages(mpisnap__h5 *h, hid_t ch, const mpisnap__part *p)
+{
+  mpisnap__msgrow *rows = p->nmsgs ? calloc(p->nmsgs, sizeof *rows) : NULL;
+  if (p->nmsgs > 0 && rows == NULL)
+    return mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
+  uint64_t off = 0;
+  uint32_t crc = 0;
+  for (size_t i = 0; i < p->nmsgs; i++) {
+    const mpisnap__chanmsg *m = &p->msgs[i];
+    if (m->bytes > 0 && m->data == NULL) {
+      free(rows);
+      return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "message %zu: no data", i);
+    }
+    rows[i] = (mpisnap__msgrow){m->comm_key, m->src, m->dst, m->tag, m->seq,
+                                off, m->bytes};
+    off += m->bytes;
+    crc = mpisnap__crc32c(crc, m->data, (size_t)m->bytes);
+  }
+  mpisnap__table_put(h, ch, &mpisnap__tab_messages, rows, p->nmsgs);
+  free(rows);
+  return put_payload(h, ch, p, off, crc);
+}
+
+static int put_channels(mpisnap__h5 *h, const mpisnap__part *p)
+{
+  hid_t ch = make_group(h, "/channels");
+  if (ch < 0)
+    return h->rc;
+  put_messages(h, ch, p);
+  mpisnap__table_put(h, ch, &mpisnap__tab_counters, p->counts, p->ncounts);
+  mpisnap__table_put(h, ch, &mpisnap__tab_early, p->early, p->nearly);
+  mpisnap__table_put(h, ch, &mpisnap__tab_collectives, p->coll, p->ncoll);
+  mpisnap__table_put(h, ch, &mpisnap__tab_determinants, p->det, p->ndet);
+  mpisnap__h5_drop(h, ch);
+  return h->rc;
+}
+
+static int put_root(mpisnap__h5 *h, const mpisnap__part *p)
+{
+  hid_t f = h->file;
+  mpisnap__h5_put_str(h, f, "/", "mpisnap_format", RANK_FORMAT);
+  mpisnap__h5_put_i32(h, f, "/", "format_version", MPISNAP_FORMAT_VERSION);
+  mpisnap__h5_put_u64(h, f, "/", "id", p->id);
+  mpisnap__h5_put_u64(h, f, "/", "parent", p->parent);
+  mpisnap__h5_put_i32(h, f, "/", "rank", p->rank);
+  mpisnap__h5_put_i32(h, f, "/", "nranks", p->nranks);
+  mpisnap__h5_put_str(h, f, "/", "mode", mode_names[p->mode]);
+  mpisnap__h5_put_i32(h, f, "/", "mode_code", p->mode);
+  mpisnap__h5_put_i32(h, f, "/", "exact", p->exact);
+  mpisnap__h5_put_u64(h, f, "/", "point_index", p->point_index);
+  mpisnap__h5_put_f64(h, f, "/", "stall_seconds", p->stall_seconds);
+  mpisnap__h5_put_f64(h, f, "/", "write_seconds", p->write_seconds);
+  mpisnap__h5_put_str(h, f, "/", "program", p->program);
+  return h->rc;
+}
+
+static int check_part(mpisnap__h5 *h, const mpisnap__part *p)
+{
+  if (p->nranks < 1 || p->rank < 0 || p->rank >= p->nranks ||
+      p->mode < 0 || p->mode > 1 ||
+      strnlen(p->program, sizeof p->program) == sizeof p->program ||
+      (p->nvars > 0 && p->vars == NULL) || (p->nmsgs > 0 && p->msgs == NULL) ||
+      (p->ncounts > 0 && p->counts == NULL) ||
+      (p->nearly > 0 && p->early == NULL) || (p->ncoll > 0 && p->coll == NULL)
+      || (p->ndet > 0 && p->det == NULL))
+    return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "inconsistent part");
+  return 0;
+}
+
+int mpisnap__part_write(const char *path, const mpisnap__part *p, char *err,
+                        size_t errlen)
+{
+  mpisnap__h5 h;
+  mpisnap__h5_begin(&h, path != NULL ? path : "(null)", err, errlen);
+  if (path == NULL || p == NULL) {
+    mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no path or part");
+    return mpisnap__h5_end(&h);
+  }
+  if (check_part(&h, p) == 0 && mpisnap__h5_create(&h) == 0 &&
+      put_root(&h, p) == 0) {
+    hid_t vars = make_group(&h, "/vars");
+    for (size_t i = 0; i < p->nvars && h.rc == 0; i++)
+      put_var(&h, vars, &p->vars[i]);
+    mpisnap__h5_drop(&h, vars);
+    put_channels(&h, p);
+  }
+  mpisnap__h5_finish_write(&h);
+  return mpisnap__h5_end(&h);
+}
+
+/* --- Reading -------------------------------------------------------------- */
+
+static int get_root(mpisnap__h5 *h, mpisnap__part *p)
+{
+  hid_t f = h->file;
+  char mode[32];
+  mpisnap__h5_get_u64(h, f, "/", "id", &p->id);
+  mpisnap__h5_get_u64(h, f, "/", "parent", &p->parent);
+  mpisnap__h5_get_i32(h, f, "/", "rank", &p->rank);
+  mpisnap__h5_get_i32(h, f, "/", "nranks", &p->nranks);
+  mpisnap__h5_get_str(h, f, "/", "mode", mode, sizeof mode);
+  mpisnap__h5_get_i32(h, f, "/", "mode_code", &p->mode);
+  mpisnap__h5_get_i32(h, f, "/", "exact", &p->exact);
+  mpisnap__h5_get_u64(h, f, "/", "point_index", &p->point_index);
+  mpisnap__h5_get_f64(h, f, "/", "stall_seconds", &p->stall_seconds);
+  mpisnap__h5_get_f64(h, f, "/", "write_seconds", &p->write_seconds);
+  mpisnap__h5_get_str(h, f, "/", "program", p->program, sizeof p->program);
+  if (h->rc != 0)
+    return h->rc;
+  if (p->nranks < 1 || p->rank < 0 || p->rank >= p->nranks)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "/: rank %d of %d",
+                            (int)p->rank, (int)p->nranks);
+  if (p->mode < 0 || p->mode > 1 || strcmp(mode, mode_names[p->mode]) != 0)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
+                            "/: mode \"%s\" and mode_code %d disagree", mode,
+                            (int)p->mode);
+  return 0;
+}
+
+/* The name of the i-th link of g, in creation order when the group keeps
+ * it (ours do) and by name otherwise.  Longer names are refused. */
+static int link_name(mpisnap__h5 *h, hid_t g, hsize_t i, char *name)
+{
+  ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i,
+                                   NULL, 0, H5P_DEFAULT);
+  H5_index_t idx = H5_INDEX_CRT_ORDER;
+  if (len < 0) {
+    idx = H5_INDEX_NAME;
+    len = H5Lget_name_by_idx(g, ".", idx, H5_ITER_INC, i, NULL, 0,
+                             H5P_DEFAULT);
+  }
+  if (len <= 0 || len >= MPISNAP_NAME_MAX)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, len < 0,
+                            "group /vars: link %llu has a bad name",
+                            (unsigned long long)i);
+  if (H5Lget_name_by_idx(g, ".", idx, H5_ITER_INC, i, name, MPISNAP_NAME_MAX,
+                         H5P_DEFAULT) != len)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1,
+                            "group /vars: cannot read link %llu",
+                            (unsigned long long)i);
+  name[len] = '\0';
+  return 0;
+}
+
+static int get_var_attrs(mpisnap__h5 *h, hid_t d, const char *obj,
+                         mpisnap__var *v)
+{
+  mpisnap__h5_get_u64(h, d, obj, "count", &v->count);
+  mpisnap__h5_get_i32(h, d, obj, "elem", &v->elem);
+  mpisnap__h5_get_u64(h, d, obj, "bytes", &v->bytes);
+  if (h->rc == 0 && v->elem == MPISNAP__ELEM_BYTES)
+    mpisnap__h5_get_str(h, d, obj, "type_signature", v->type_sig,
+                        sizeof v->type_sig);
+  return h->rc;
+}
+
+/* Reads one variable: its attributes first, because they say which type to
+ * read the data as, then the data, which must have the size they imply and
+ * the checksum recorded. */
+static int get_var(mpisnap__h5 *h, hid_t vars, hsize_t i, mpisnap__var *v)
+{
+  char obj[16 + MPISNAP_NAME_MAX];
+  if (link_name(h, vars, i, v->name) != 0)
+    return h->rc;
+  snprintf(obj, sizeof obj, "/vars/%s", v->name);
+  uint64_t n, want;
+  size_t esize;
+  hid_t d;
+  if (mpisnap__h5_open_1d(h, vars, obj, v->name, &n, &d) != 0)
+    return h->rc;
+  get_var_attrs(h, d, obj, v);
+  mpisnap__h5_drop(h, d);
+  if (h->rc != 0)
+    return h->rc;
+  if (!var_shape(v->elem, v->count, v->bytes, &want, &esize) || n != want)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
+                            "dataset %s: %llu elements do not match attributes "
+                            "count %llu, elem %d, bytes %llu", obj,
+                            (unsigned long long)n,
+                            (unsigned long long)v->count, v->elem,
+                            (unsigned long long)v->bytes);
+  uint32_t crc = 0;
+  if (mpisnap__h5_get_1d(h, vars, obj, v->name, elem_type(v->elem), esize, &n,
+                         &v->data, &crc, NULL) == 0 &&
+      mpisnap__crc32c(0, v->data, (size_t)v->bytes) != crc)
+    mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "dataset %s: checksum mismatch",
+                     obj);
+  return h->rc;
+}
+
+static int get_vars(mpisnap__h5 *h, mpisnap__part *p)
+{
+  H5G_info_t info;
+  hid_t g = H5Gopen2(h->file, "/vars", H5P_DEFAULT);
+  if (g < 0 || H5Gget_info(g, &info) < 0) {
+    mpisnap__h5_drop(h, g);
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1, "group /vars: cannot open");
+  }
+  /* The link count comes from the file: a forged one must not make us
+   * allocate more than the file could possibly describe. */
+  if (info.nlinks > h->filesize / 8)
+    mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "group /vars: %llu links cannot "
+                     "fit in the file", (unsigned long long)info.nlinks);
+  else if (info.nlinks > 0 &&
+           (p->vars = calloc(info.nlinks, sizeof *p->vars)) == NULL)
+    mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "group /vars: out of memory");
+  for (hsize_t i = 0; i < info.nlinks && h->rc == 0; i++) {
+    /* Counted as soon as it is begun, so part_clear frees its data even if
+     * reading it fails half way. */
+    p->nvars = (size_t)i + 1;
+    get_var(h, g, i, &p->vars[i]);
+  }
+  mpisnap__h5_drop(h, g);
+  return h->rc;
+}
+
+/* Every message must lie inside the payload, the messages one after the
+ * other in table order, and together cover it exactly. */
+static int check_rows(mpisnap__h5 *h, const mpisnap__msgrow *rows, size_t n,
+                      uint64_t plen)
+{
+  uint64_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].offset != off || rows[i].bytes > plen - off)
+      return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
+                              "dataset /channels/messages: message %zu at "
+                              "bytes %llu+%llu is not where the payload of "
+                              "%llu bytes has it", i,
+                              (unsigned long long)rows[i].offset,
+                              (unsigned long long)rows[i].bytes,
+                              (unsigned long long)plen);
+    off += rows[i].bytes;
+  }
+  if (off != plen)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
+                            "dataset /channels/payload: %llu bytes, messages "
+                            "cover %llu", (unsigned long long)plen,
+                            (unsigned long long)off);
+  return 0;
+}
+
+/* Reads the bytes of messages [i, j) from the payload at off. */
+static void get_window(mpisnap__h5 *h, hid_t d, mpisnap__part *p, size_t i,
+                       size_t j, uint64_t off, unsigned char *buf)
+{
+  if (j == i + 1) {
+    mpisnap__h5_slab(h, d, "/channels/payload", off, p->msgs[i].bytes,
+                     p->msgs[i].data, 0);
+    return;
+  }
+  uint64_t len = 0;
+  for (size_t k = i; k < j; k++)
+    len += p->msgs[k].bytes;
+  if (mpisnap__h5_slab(h, d, "/channels/payload", off, len, buf, 0) != 0)
+    return;
+  for (size_t k = i, pos = 0; k < j; pos += (size_t)p->msgs[k++].bytes)
+    memcpy(p->msgs[k].data, buf + pos, (size_t)p->msgs[k].bytes);
+}
+
+static int alloc_msgs(mpisnap__h5 *h, mpisnap__part *p,
+                      const mpisnap__msgrow *rows, size_t n)
+{
+  if (n > 0 && (p->msgs = calloc(n, sizeof *p->msgs)) == NULL)
+    return mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
+  p->nmsgs = n;
+  for (size_t i = 0; i < n; i++) {
+    mpisnap__chanmsg *m = &p->msgs[i];
+    *m = (mpisnap__chanmsg){rows[i].comm_key, rows[i].src, rows[i].dst,
+                            rows[i].tag, rows[i].seq, rows[i].bytes, NULL};
+    if (m->bytes > 0 && (m->data = malloc((size_t)m->bytes)) == NULL)
+      return mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
+  }
+  return 0;
+}
+
+static int get_payload(mpisnap__h5 *h, hid_t ch, mpisnap__part *p,
+                       const mpisnap__msgrow *rows, size_t n)
+{
+  uint64_t plen;
+  uint32_t want = 0, crc = 0;
+  hid_t d;
+  unsigned char *buf = NULL;
+  if (mpisnap__h5_open_1d(h, ch, "/channels/payload", "payload", &plen, &d))
+    return h->rc;
+  if (mpisnap__h5_get_u32(h, d, "/channels/payload", "crc32c", &want) == 0 &&
+      check_rows(h, rows, n, plen) == 0 && alloc_msgs(h, p, rows, n) == 0 &&
+      (buf = malloc(WINDOW)) == NULL)
+    mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
+  for (size_t i = 0, j; i < n && h->rc == 0; i = j) {
+    uint64_t len = p->msgs[i].bytes;
+    for (j = i + 1; j < n && len + p->msgs[j].bytes <= WINDOW; j++)
+      len += p->msgs[j].bytes;
+    get_window(h, d, p, i, j, rows[i].offset, buf);
+  }
+  for (size_t i = 0; i < n && h->rc == 0; i++)
+    crc = mpisnap__crc32c(crc, p->msgs[i].data, (size_t)p->msgs[i].bytes);
+  if (h->rc == 0 && crc != want)
+    mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
+                     "dataset /channels/payload: checksum mismatch");
+  free(buf);
+  mpisnap__h5_drop(h, d);
+  return h->rc;
+}
+
+static int get_channels(mpisnap__h5 *h, mpisnap__part *p)
+{
+  hid_t ch = H5Gopen2(h->file, "/channels", H5P_DEFAULT);
+  if (ch < 0)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1,
+                            "group /channels: cannot open");
+  void *rows = NULL;
+  size_t n = 0;
+  if (mpisnap__table_get(h, ch, &mpisnap__tab_messages, &rows, &n) == 0)
+    get_payload(h, ch, p, rows, n);
+  free(rows);
+  if (mpisnap__table_get(h, ch, &mpisnap__tab_counters, &rows, &n) == 0) {
+    p->counts = rows;
+    p->ncounts = n;
+  }
+  if (mpisnap__table_get(h, ch, &mpisnap__tab_early, &rows, &n) == 0) {
+    p->early = rows;
+    p->nearly = n;
+  }
+  if (mpisnap__table_get(h, ch, &mpisnap__tab_collectives, &rows, &n) == 0) {
+    p->coll = rows;
+    p->ncoll = n;
+  }
+  if (mpisnap__table_get(h, ch, &mpisnap__tab_determinants, &rows, &n) == 0) {
+    p->det = rows;
+    p->ndet = n;
+  }
+  mpisnap__h5_drop(h, ch);
+  return h->rc;
+}
+
+int mpisnap__part_read(const char *path, mpisnap__part *p, char *err,
+                       size_t errlen)
+{
+  mpisnap__h5 h;
+  mpisnap__h5_begin(&h, path != NULL ? path : "(null)", err, errlen);
+  if (path == NULL || p == NULL) {
+    mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no path or part");
+    return mpisnap__h5_end(&h);
+  }
+  memset(p, 0, sizeof *p);
+  if (mpisnap__h5_open(&h, RANK_FORMAT) == 0 && get_root(&h, p) == 0 &&
+      get_vars(&h, p) == 0)
+    get_channels(&h, p);
+  mpisnap__h5_close(&h);
+  if (h.rc != 0)
+    mpisnap__part_clear(p);
+  return mpisnap__h5_end(&h);
+}
