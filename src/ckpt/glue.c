@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ckpt/ckpt.h"
+#include "pmpi/replay.h"
 
 void mpisnap__ck_collectives(mpisnap__part *p) {
   size_t n = 0;
@@ -126,6 +127,7 @@ void mpisnap__ck_channels(mpisnap__part *p, uint64_t sid) {
     qsort(p->msgs, p->nmsgs, sizeof(*p->msgs), cmp_msg);
   take_counters(p);
   take_early(p, sid);
+  mpisnap__det_take(sid, p);
 }
 
 /* Independent mode: application collectives may straddle the cut; a

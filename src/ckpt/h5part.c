@@ -136,7 +136,8 @@ static void put_window(mpisnap__h5 *h, hid_t d, const mpisnap__part *p,
   }
   size_t pos = 0;
   for (size_t k = i; k < j; k++) {
-    memcpy(buf + pos, p->msgs[k].data, (size_t)p->msgs[k].bytes);
+    if (p->msgs[k].bytes > 0) /* a zero-byte message may have no buffer */
+      memcpy(buf + pos, p->msgs[k].data, (size_t)p->msgs[k].bytes);
     pos += (size_t)p->msgs[k].bytes;
   }
   mpisnap__h5_slab(h, d, "/channels/payload", off, pos, buf, 1);
@@ -422,7 +423,8 @@ static void get_window(mpisnap__h5 *h, hid_t d, mpisnap__part *p, size_t i,
   if (mpisnap__h5_slab(h, d, "/channels/payload", off, len, buf, 0) != 0)
     return;
   for (size_t k = i, pos = 0; k < j; pos += (size_t)p->msgs[k++].bytes)
-    memcpy(p->msgs[k].data, buf + pos, (size_t)p->msgs[k].bytes);
+    if (p->msgs[k].bytes > 0)
+      memcpy(p->msgs[k].data, buf + pos, (size_t)p->msgs[k].bytes);
 }
 
 static int alloc_msgs(mpisnap__h5 *h, mpisnap__part *p,

@@ -26,10 +26,12 @@ typedef struct mpisnap__h5 {
   hsize_t filesize;      /* reader: bounds every allocation */
 } mpisnap__h5;
 
-/* Starts work on path: silences HDF5's error printing and clears err. */
+/* Starts work on path: takes the process-wide HDF5 lock, silences HDF5's
+ * error printing and clears err.  Every begin needs its end. */
 void mpisnap__h5_begin(mpisnap__h5 *h, const char *path, char *err,
                        size_t errlen);
-/* Restores HDF5's error printing and returns the context's code. */
+/* Restores HDF5's error printing, releases the lock and returns the
+ * context's code. */
 int mpisnap__h5_end(mpisnap__h5 *h);
 
 /* Records an error (only the first one sticks) as "PATH: <fmt...>",

@@ -164,7 +164,8 @@ int mpisnap__list_committed(const char *dir, uint64_t **ids)
     free(l.ids);
     return rc;
   }
-  qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
+  if (l.n > 1)
+    qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
   *ids = l.ids;
   return (int)l.n;
 }

@@ -114,6 +114,15 @@ typedef struct mpisnap__part {
   mpisnap__determinant *det;
 } mpisnap__part;
 
+/* Initializes HDF5.  Call it from the main thread after MPI_Init and
+ * before the writer thread starts: the parallel HDF5 library makes MPI
+ * calls when it initializes (MPI_Initialized, MPI_Comm_create_keyval and
+ * MPI_Comm_set_attr on MPI_COMM_SELF, to shut itself down in
+ * MPI_Finalize), and these must not come from the writer thread.  The
+ * functions below serialize their HDF5 calls under one lock, because that
+ * HDF5 is not thread-safe.  Returns 0 or MPISNAP_EHDF5. */
+int mpisnap__part_io_init(void);
+
 /* Free everything a part owns (not the part itself); leaves it zeroed. */
 void mpisnap__part_clear(mpisnap__part *p);
 

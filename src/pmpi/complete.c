@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pmpi/layer.h"
+#include "pmpi/replay.h"
 
 enum { INACTIVE = -1, PENDING = 0, COMPLETE = 1 };
 
@@ -77,13 +78,20 @@ static void progress_wait(unsigned *spins) {
     mpisnap__wait_backoff(spins);
 }
 
+/* Replayed outcomes (replay.h): a logged "complete" waits for the
+ * request; a logged "not yet" answers so without completing anything. */
 MPISNAP_EXTERN int MPI_Test(MPI_Request *h, int *flag, MPI_Status *st) {
-  int k;
+  int k, f;
 
+  if (mpisnap__det_replay(MPISNAP__DET_TEST, &f, NULL, NULL)) {
+    *flag = f;
+    return f ? MPI_Wait(h, st) : MPI_SUCCESS;
+  }
   mpisnap__maybe_trigger();
   mpisnap__progress();
   k = finish(h, st);
   *flag = k != PENDING;
+  mpisnap__det_add(MPISNAP__DET_TEST, *flag, 0, 0);
   return (k == COMPLETE && st != MPI_STATUS_IGNORE) ? st->MPI_ERROR : MPI_SUCCESS;
 }
 
@@ -113,15 +121,39 @@ static int any_pass(int n, MPI_Request h[], MPI_Status *st) {
   return inactive == n ? MPI_UNDEFINED : -1;
 }
 
+/* Any-outcomes are logged as the index, -1 for "none yet" and -2 for
+ * "all inactive". */
+static int replay_any(int n, MPI_Request h[], int *index, int *flag,
+                      MPI_Status *st) {
+  int i;
+
+  if (!mpisnap__det_replay(MPISNAP__DET_ANY, &i, NULL, NULL))
+    return 0;
+  *flag = i != -1;
+  *index = i < 0 ? MPI_UNDEFINED : i;
+  if (i >= 0 && i < n)
+    MPI_Wait(&h[i], st);
+  else if (i == -2 && st != MPI_STATUS_IGNORE)
+    mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+  return 1;
+}
+
+static void log_any(int i) {
+  mpisnap__det_add(MPISNAP__DET_ANY, i == MPI_UNDEFINED ? -2 : i, 0, 0);
+}
+
 MPISNAP_EXTERN int MPI_Testany(int n, MPI_Request h[], int *index, int *flag,
                                MPI_Status *st) {
   int i;
 
+  if (replay_any(n, h, index, flag, st))
+    return MPI_SUCCESS;
   mpisnap__maybe_trigger();
   mpisnap__progress();
   i = any_pass(n, h, st);
   *flag = i != -1;
   *index = i == -1 ? MPI_UNDEFINED : i;
+  log_any(i);
   if (i == MPI_UNDEFINED && st != MPI_STATUS_IGNORE)
     mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
   return MPI_SUCCESS;
@@ -130,12 +162,15 @@ MPISNAP_EXTERN int MPI_Testany(int n, MPI_Request h[], int *index, int *flag,
 MPISNAP_EXTERN int MPI_Waitany(int n, MPI_Request h[], int *index,
                                MPI_Status *st) {
   unsigned spins = 0;
-  int i;
+  int i, f;
 
+  if (replay_any(n, h, index, &f, st))
+    return MPI_SUCCESS;
   mpisnap__maybe_trigger();
   while ((i = any_pass(n, h, st)) == -1)
     progress_wait(&spins);
   *index = i;
+  log_any(i);
   if (i == MPI_UNDEFINED && st != MPI_STATUS_IGNORE)
     mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
   return MPI_SUCCESS;
@@ -164,10 +199,17 @@ static void finish_all(int n, MPI_Request h[], MPI_Status sts[]) {
 
 MPISNAP_EXTERN int MPI_Testall(int n, MPI_Request h[], int *flag,
                                MPI_Status sts[]) {
+  int f;
+
+  if (mpisnap__det_replay(MPISNAP__DET_TEST, &f, NULL, NULL)) {
+    *flag = f;
+    return f ? MPI_Waitall(n, h, sts) : MPI_SUCCESS;
+  }
   mpisnap__maybe_trigger();
   mpisnap__progress();
   /* Either every request completes, or none does (MPI 3.1, 3.7.5). */
   *flag = all_complete(n, h);
+  mpisnap__det_add(MPISNAP__DET_TEST, *flag, 0, 0);
   if (!*flag)
     return MPI_SUCCESS;
   finish_all(n, h, sts);
@@ -220,11 +262,41 @@ static int some_pass(int n, MPI_Request h[], int idx[], MPI_Status sts[]) {
   return inactive == n ? MPI_UNDEFINED : out;
 }
 
+/* Some-outcomes: the count (-2 for MPI_UNDEFINED), then each index. */
+static int replay_some(int n, MPI_Request h[], int *outcount, int idx[],
+                       MPI_Status sts[]) {
+  int cnt;
+
+  if (!mpisnap__det_replay(MPISNAP__DET_SOME, &cnt, NULL, NULL))
+    return 0;
+  *outcount = cnt == -2 ? MPI_UNDEFINED : cnt;
+  for (int k = 0; k < cnt; k++) {
+    int i = -1;
+    mpisnap__det_replay(MPISNAP__DET_ANY, &i, NULL, NULL);
+    if (i < 0 || i >= n)
+      mpisnap__fatal("restart diverged: a logged Waitsome/Testsome index "
+                     "is outside the request array");
+    idx[k] = i;
+    MPI_Wait(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[k]);
+  }
+  return 1;
+}
+
+static void log_some(int outcount, const int idx[]) {
+  mpisnap__det_add(MPISNAP__DET_SOME, outcount == MPI_UNDEFINED ? -2 : outcount,
+                   0, 0);
+  for (int k = 0; k < outcount && outcount != MPI_UNDEFINED; k++)
+    mpisnap__det_add(MPISNAP__DET_ANY, idx[k], 0, 0);
+}
+
 MPISNAP_EXTERN int MPI_Testsome(int n, MPI_Request h[], int *outcount,
                                 int idx[], MPI_Status sts[]) {
+  if (replay_some(n, h, outcount, idx, sts))
+    return MPI_SUCCESS;
   mpisnap__maybe_trigger();
   mpisnap__progress();
   *outcount = some_pass(n, h, idx, sts);
+  log_some(*outcount, idx);
   return *outcount > 0 ? all_status(*outcount, sts) : MPI_SUCCESS;
 }
 
@@ -232,9 +304,12 @@ MPISNAP_EXTERN int MPI_Waitsome(int n, MPI_Request h[], int *outcount,
                                 int idx[], MPI_Status sts[]) {
   unsigned spins = 0;
 
+  if (replay_some(n, h, outcount, idx, sts))
+    return MPI_SUCCESS;
   mpisnap__maybe_trigger();
   while ((*outcount = some_pass(n, h, idx, sts)) == 0)
     progress_wait(&spins);
+  log_some(*outcount, idx);
   return *outcount > 0 ? all_status(*outcount, sts) : MPI_SUCCESS;
 }
 

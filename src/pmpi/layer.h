@@ -68,6 +68,7 @@ struct mpisnap__req {
   uint64_t seq;           /* ... and its arrival order */
   uint64_t eidx;          /* ... and its index within its epoch */
   int landed;             /* its data was waited for to log it at a close */
+  long det_idx;           /* wildcard receive: its determinant, or -1 */
   mpisnap__req *inext;    /* the communicator's list of such receives */
   MPI_Status status;
 };
@@ -145,6 +146,7 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
 void mpisnap__post_recv(mpisnap__req *r);
 int mpisnap__unpost_recv(mpisnap__req *r);
 void mpisnap__finish_inflight(mpisnap__req *r);
+long mpisnap__wildcard(int *source, int *tag); /* replay.c glue, recv.c */
 int mpisnap__start_recv(mpisnap__req *r); /* recv.c */
 int mpisnap__start_send(mpisnap__req *r); /* send.c */
 mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,

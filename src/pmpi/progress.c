@@ -10,6 +10,7 @@
 
 #include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
+#include "pmpi/replay.h"
 
 /* ---- statuses ---- */
 
@@ -406,6 +407,7 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
 #define MPISNAP__IMRECV_MIN 8192
 
 static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
+  mpisnap__det_set(r->det_idx, m->source, m->tag);
   if (!r->blocking && m->data == NULL && m->bytes >= MPISNAP__IMRECV_MIN) {
     /* Consumed when the application sees it complete (finish_inflight),
      * not now: a record in between must log it as channel state. */

@@ -3,12 +3,31 @@
 #include <stdlib.h>
 
 #include "pmpi/layer.h"
+#include "pmpi/replay.h"
 
 static mpisnap__comm *enter(MPI_Comm comm) {
   if (!mpisnap__g.initialized || mpisnap__g.finalized)
     mpisnap__fatal("a point-to-point call outside MPI_Init..MPI_Finalize");
   mpisnap__maybe_trigger();
   return mpisnap__comm_get(comm);
+}
+
+/* A wildcard receive or probe: on replay it takes the source and tag it
+ * matched before the restart; while a snapshot is being taken, what it
+ * matches is logged.  Returns the determinant's index, or -1. */
+long mpisnap__wildcard(int *source, int *tag) {
+  int a, b;
+
+  if (*source != MPI_ANY_SOURCE && *tag != MPI_ANY_TAG)
+    return -1;
+  if (mpisnap__det_replay(MPISNAP__DET_RECV, &a, &b, NULL)) {
+    if (a >= 0) {
+      *source = a;
+      *tag = b;
+    }
+    return -1;
+  }
+  return mpisnap__det_add(MPISNAP__DET_RECV, -1, -1, 0);
 }
 
 static void set_status(MPI_Status *dst, const MPI_Status *src) {
@@ -31,6 +50,7 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   mpisnap__msg *m;
   mpisnap__req r;
   unsigned spins = 0;
+  long det;
   int rc;
 
   if (c == NULL)
@@ -42,9 +62,12 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return rc;
+  det = mpisnap__wildcard(&source, &tag);
   m = mpisnap__find_unexpected(c, source, tag, 1);
-  if (m != NULL)
+  if (m != NULL) {
+    mpisnap__det_set(det, m->source, m->tag);
     return mpisnap__deliver(m, buf, count, type, status);
+  }
   /* Post a receive that lives on this stack frame until it completes. */
   r = (mpisnap__req){0};
   r.kind = MPISNAP__REQ_RECV;
@@ -56,6 +79,7 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   r.peer = source;
   r.tag = tag;
   r.real = MPI_REQUEST_NULL;
+  r.det_idx = det;
   mpisnap__post_recv(&r);
   /* Poll this communicator every time and all of them now and then:
    * markers elsewhere are not urgent, this receive's message is. */
@@ -90,6 +114,7 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
   r->peer = source;
   r->tag = tag;
   r->persistent = persistent;
+  r->det_idx = -1;
   *request = mpisnap__req_handle(r);
   if (persistent)
     return MPI_SUCCESS;
@@ -98,6 +123,19 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
 
 /* Start (or post) a receive request. */
 int mpisnap__start_recv(mpisnap__req *r) {
+  int source = r->peer, tag = r->tag;
+
+  if (r->peer != MPI_PROC_NULL) {
+    /* A persistent receive keeps its wildcards for the next start. */
+    r->det_idx = mpisnap__wildcard(&source, &tag);
+    if (!r->persistent) {
+      r->peer = source;
+      r->tag = tag;
+    } else if (source != r->peer || tag != r->tag) {
+      mpisnap__fatal("replaying a wildcard persistent receive is not "
+                     "supported");
+    }
+  }
   if (r->peer == MPI_PROC_NULL) {
     mpisnap__status_empty(&r->status, MPI_PROC_NULL, MPI_ANY_TAG);
     r->done = 1;
@@ -132,7 +170,8 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
   mpisnap__comm *c = enter(comm);
   mpisnap__msg *m;
   unsigned spins = 0;
-  int rc;
+  long det = -1;
+  int rc, f, s, t, logging = 0;
 
   if (c == NULL)
     return MPI_ERR_COMM;
@@ -146,6 +185,20 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return rc;
+  if (blocking) {
+    det = mpisnap__wildcard(&source, &tag);
+  } else if (mpisnap__det_replay(MPISNAP__DET_IPROBE, &f, &s, &t)) {
+    /* Replay: the same answer as before the restart. */
+    if (!f) {
+      *flag = 0;
+      return MPI_SUCCESS;
+    }
+    source = s;
+    tag = t;
+    blocking = 1;
+  } else {
+    logging = 1;
+  }
   for (;;) {
     mpisnap__progress();
     m = mpisnap__find_unexpected(c, source, tag, message != NULL);
@@ -153,6 +206,11 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
       break;
     mpisnap__wait_backoff(&spins);
   }
+  if (m != NULL)
+    mpisnap__det_set(det, m->source, m->tag);
+  if (logging)
+    mpisnap__det_add(MPISNAP__DET_IPROBE, m != NULL, m ? m->source : -1,
+                     m ? m->tag : -1);
   *flag = m != NULL;
   if (m != NULL) {
     probe_status(m, status);
