@@ -30,6 +30,11 @@ MPISNAP_EXTERN const char *mpisnap_version_string(void);
 /* 0 is success; errors are negative MPISNAP_E... codes (mpisnap_errno.h),
  * described by mpisnap_strerror(). */
 
+/* The exit status of a program stopped after a checkpoint-and-exit request
+ * (MPISNAP_EXIT_SIGNAL, MPISNAP_WALLTIME): resubmit it with
+ * MPISNAP_RESTART=auto to continue. */
+#define MPISNAP_EXIT_CHECKPOINTED 85
+
 #define MPISNAP_COLLECTIVE  0u  /* default: every rank calls mpisnap_point() equally often */
 #define MPISNAP_INDEPENDENT 1u  /* ranks reach safe points independently */
 

@@ -84,6 +84,8 @@ static int configure(void) {
     return rc;
   k->every = (uint64_t)every;
   k->verbose = verbose > 0;
+  if ((rc = mpisnap__ck_ops_setup()) != 0)
+    return rc;
   return setup_dir();
 }
 
@@ -272,6 +274,17 @@ MPISNAP_EXTERN int mpisnap_point(void) {
     return MPISNAP_ESTATE;
   k->points++;
   mpisnap__progress();
+  mpisnap__ck_ops_poll();
+  if (k->should_exit && !k->checked_exit) {
+    /* The program does not look at mpisnap_should_exit(): its checkpoint
+     * has committed, so the library ends it cleanly (exit status
+     * MPISNAP_EXIT_CHECKPOINTED, see MPI_Finalize). */
+    if (k->verbose && mpisnap__g.world_rank == 0)
+      fprintf(stderr, "mpisnap: checkpoint %llu committed; stopping the "
+                      "program as requested\n",
+              (unsigned long long)k->committed);
+    MPI_Finalize();
+  }
   if ((k->every && k->points % k->every == 0) ||
       (k->interval > 0 && now() - k->last_time >= k->interval))
     k->want = 1;
@@ -301,6 +314,7 @@ MPISNAP_EXTERN int mpisnap_request(void) {
 }
 
 MPISNAP_EXTERN int mpisnap_should_exit(void) {
+  mpisnap__c.checked_exit = 1;
   return mpisnap__c.should_exit;
 }
 

@@ -24,7 +24,7 @@ typedef struct mpisnap__pvar {
 
 /* Values exchanged in each control round (MPI_MAX over ranks). */
 enum { R_WANT, R_EXIT, R_NOT_DURABLE, R_COMMITTED, R_FAILED, R_STALL_US,
-       R_WRITE_US, R_NMAX };
+       R_WRITE_US, R_EXIT_SID, R_NO_EXIT_SID, R_NMAX };
 /* Summed to rank 0 (statistics of the snapshot being committed). */
 enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
 
@@ -78,6 +78,11 @@ typedef struct mpisnap__ck {
   double last_stall, write_seconds;
   MPI_Comm ctl;        /* control rounds only */
   int exit_requested, should_exit;
+  int exiting;         /* a rank asked to checkpoint and exit */
+  uint64_t exit_sid;   /* the snapshot taken for it */
+  int checked_exit;    /* the program calls mpisnap_should_exit() */
+  double deadline;     /* wall clock: checkpoint and exit at this time */
+  int keep;            /* MPISNAP_KEEP */
   /* Restart. */
   int restoring;       /* a part is loaded and not yet restored */
   mpisnap__part restored;
@@ -110,6 +115,13 @@ void mpisnap__ck_round_start(void);
 void mpisnap__ck_round_process(void);
 int mpisnap__ck_wait_writer(void);
 int mpisnap__ck_elem_of(MPI_Datatype t, char *sig, size_t siglen);
+
+/* ops.c */
+void mpisnap__ck_idle(void);
+int mpisnap__ck_ops_setup(void);
+void mpisnap__ck_ops_poll(void);
+void mpisnap__ck_retention(void);
+int mpisnap__ck_remove(const char *dir, uint64_t id);
 
 /* restart.c */
 int mpisnap__ck_restart_setup(const char *spec);

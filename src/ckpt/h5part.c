@@ -147,8 +147,9 @@ static int put_payload(mpisnap__h5 *h, hid_t ch, const mpisnap__part *p,
                        uint64_t total, uint32_t crc)
 {
   hid_t d;
-  unsigned char *buf = malloc(WINDOW);
-  if (buf == NULL)
+  unsigned char *buf = total > 0 ? malloc(total < WINDOW ? total : WINDOW)
+                                 : NULL;
+  if (total > 0 && buf == NULL)
     return mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
   if (mpisnap__h5_put_1d(h, ch, "/channels/payload", "payload",
                          H5T_NATIVE_UCHAR, H5T_NATIVE_UCHAR, total, NULL, crc,
@@ -329,31 +330,28 @@ static int get_var_attrs(mpisnap__h5 *h, hid_t d, const char *obj,
 static int get_var(mpisnap__h5 *h, hid_t vars, hsize_t i, mpisnap__var *v)
 {
   char obj[16 + MPISNAP_NAME_MAX];
+  uint64_t n, want;
+  size_t esize = 1;
+  uint32_t crc = 0;
+  hid_t d;
   if (link_name(h, vars, i, v->name) != 0)
     return h->rc;
   snprintf(obj, sizeof obj, "/vars/%s", v->name);
-  uint64_t n, want;
-  size_t esize;
-  hid_t d;
   if (mpisnap__h5_open_1d(h, vars, obj, v->name, &n, &d) != 0)
     return h->rc;
-  get_var_attrs(h, d, obj, v);
-  mpisnap__h5_drop(h, d);
-  if (h->rc != 0)
-    return h->rc;
-  if (!var_shape(v->elem, v->count, v->bytes, &want, &esize) || n != want)
-    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
-                            "dataset %s: %llu elements do not match attributes "
-                            "count %llu, elem %d, bytes %llu", obj,
-                            (unsigned long long)n,
-                            (unsigned long long)v->count, v->elem,
-                            (unsigned long long)v->bytes);
-  uint32_t crc = 0;
-  if (mpisnap__h5_get_1d(h, vars, obj, v->name, elem_type(v->elem), esize, &n,
-                         &v->data, &crc, NULL) == 0 &&
+  if (get_var_attrs(h, d, obj, v) == 0 &&
+      (!var_shape(v->elem, v->count, v->bytes, &want, &esize) || n != want))
+    mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
+                     "dataset %s: %llu elements do not match attributes "
+                     "count %llu, elem %d, bytes %llu", obj,
+                     (unsigned long long)n, (unsigned long long)v->count,
+                     v->elem, (unsigned long long)v->bytes);
+  if (mpisnap__h5_read_1d(h, d, obj, elem_type(v->elem), esize, n, &v->data,
+                          &crc) == 0 &&
       mpisnap__crc32c(0, v->data, (size_t)v->bytes) != crc)
     mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "dataset %s: checksum mismatch",
                      obj);
+  mpisnap__h5_drop(h, d);
   return h->rc;
 }
 
@@ -454,7 +452,7 @@ static int get_payload(mpisnap__h5 *h, hid_t ch, mpisnap__part *p,
     return h->rc;
   if (mpisnap__h5_get_u32(h, d, "/channels/payload", "crc32c", &want) == 0 &&
       check_rows(h, rows, n, plen) == 0 && alloc_msgs(h, p, rows, n) == 0 &&
-      (buf = malloc(WINDOW)) == NULL)
+      plen > 0 && (buf = malloc(plen < WINDOW ? plen : WINDOW)) == NULL)
     mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "out of memory");
   for (size_t i = 0, j; i < n && h->rc == 0; i = j) {
     uint64_t len = p->msgs[i].bytes;

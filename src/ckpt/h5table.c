@@ -88,7 +88,7 @@ hid_t mpisnap__table_type(const mpisnap__table *t, int file)
     const mpisnap__field *f = &t->f[i];
     if (H5Tinsert(ct, f->name, file ? off : f->off,
                   file ? file_int(f) : mem_int(f)) < 0) {
-      H5Tclose(ct);
+      (void)H5Tclose(ct); /* already failing: the insert is what we report */
       ct = H5I_INVALID_HID;
     }
     off += f->size;
@@ -123,8 +123,7 @@ uint32_t mpisnap__table_crc(const mpisnap__table *t, const void *rows,
 }
 
 /* A table read from a file must have exactly our fields, each an integer
- * of the right size and signedness; HDF5 would otherwise fill missing
- * members with zeros and convert mismatched ones silently. */
+ * of the right size and signedness. */
 static int check_type(mpisnap__h5 *h, hid_t d, const char *obj,
                       const mpisnap__table *t)
 {
@@ -143,7 +142,8 @@ static int check_type(mpisnap__h5 *h, hid_t d, const char *obj,
   mpisnap__h5_drop(h, ft);
   if (!ok)
     return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
-                            "dataset %s: not a %s table", obj, t->name);
+                            "dataset %s: not the %s table type (%zu "
+                            "integer fields)", obj, t->name, t->nf);
   return h->rc;
 }
 
@@ -181,9 +181,11 @@ int mpisnap__table_get(mpisnap__h5 *h, hid_t loc, const mpisnap__table *t,
   if (mt < 0)
     return mpisnap__h5_fail(h, MPISNAP_EHDF5, 1,
                             "dataset %s: cannot make its type", obj);
-  if (mpisnap__h5_get_1d(h, loc, obj, t->name, mt, t->rec, &cnt, rows, &crc,
-                         &d) == 0 &&
+  /* The type is checked before reading: HDF5 would otherwise fill missing
+   * members with zeros or fail with a less helpful message. */
+  if (mpisnap__h5_open_1d(h, loc, obj, t->name, &cnt, &d) == 0 &&
       check_type(h, d, obj, t) == 0 &&
+      mpisnap__h5_read_1d(h, d, obj, mt, t->rec, cnt, rows, &crc) == 0 &&
       mpisnap__table_crc(t, *rows, (size_t)cnt) != crc)
     mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "dataset %s: checksum mismatch",
                      obj);

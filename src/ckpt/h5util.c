@@ -56,6 +56,7 @@ void mpisnap__h5_begin(mpisnap__h5 *h, const char *path, char *err,
 
 int mpisnap__h5_end(mpisnap__h5 *h)
 {
+  /* Restoring can only fail if HDF5 is broken; nothing to report it to. */
   (void)H5Eset_auto2(H5E_DEFAULT, h->old_func, h->old_data);
   int rc = h->rc;
   pthread_mutex_unlock(&h5_lock);
@@ -217,6 +218,9 @@ static int open_failure(mpisnap__h5 *h, const char *detail)
   htri_t is = H5Fis_hdf5(h->path);
   if (is == 0)
     return mpisnap__h5_fail(h, MPISNAP_EFORMAT, 0, "not an HDF5 file");
+  if (is < 0) /* Not even its signature could be read: unreadable. */
+    return mpisnap__h5_fail(h, MPISNAP_EIO, 0, "cannot read%s%s",
+                            detail[0] ? ": HDF5: " : "", detail);
   /* The HDF5 signature is there but the file does not open: typically a
    * truncated or overwritten checkpoint. */
   return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
@@ -366,33 +370,39 @@ int mpisnap__h5_open_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
   return 0;
 }
 
-int mpisnap__h5_get_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
-                       const char *name, hid_t mtype, size_t msize,
-                       uint64_t *n, void **buf, uint32_t *crc, hid_t *dset)
+int mpisnap__h5_read_1d(mpisnap__h5 *h, hid_t d, const char *obj,
+                        hid_t mtype, size_t msize, uint64_t n, void **buf,
+                        uint32_t *crc)
 {
   *buf = NULL;
-  if (dset != NULL)
-    *dset = H5I_INVALID_HID;
-  hid_t d;
-  if (mpisnap__h5_open_1d(h, loc, obj, name, n, &d) != 0)
+  if (h->rc != 0)
     return h->rc;
-  if (*n > SIZE_MAX / msize)
+  if (n > SIZE_MAX / msize)
     mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "dataset %s: too big", obj);
-  else if (*n > 0 && (*buf = calloc((size_t)*n, msize)) == NULL)
+  else if (n > 0 && (*buf = calloc((size_t)n, msize)) == NULL)
     mpisnap__h5_fail(h, MPISNAP_ENOMEM, 0, "dataset %s: out of memory", obj);
-  else if (*n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *buf) < 0)
+  else if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *buf) < 0)
     mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1, "dataset %s: cannot read", obj);
   else
     mpisnap__h5_get_u32(h, d, obj, "crc32c", crc);
   if (h->rc != 0) {
     free(*buf);
     *buf = NULL;
-    *n = 0;
   }
-  if (dset != NULL && h->rc == 0)
-    *dset = d;
-  else
-    mpisnap__h5_drop(h, d);
+  return h->rc;
+}
+
+int mpisnap__h5_get_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
+                       const char *name, hid_t mtype, size_t msize,
+                       uint64_t *n, void **buf, uint32_t *crc)
+{
+  hid_t d;
+  *buf = NULL;
+  if (mpisnap__h5_open_1d(h, loc, obj, name, n, &d) == 0)
+    mpisnap__h5_read_1d(h, d, obj, mtype, msize, *n, buf, crc);
+  mpisnap__h5_drop(h, d);
+  if (h->rc != 0)
+    *n = 0;
   return h->rc;
 }
 

@@ -90,13 +90,16 @@ int mpisnap__h5_put_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
  * empty) and that its n elements fit in the file. */
 int mpisnap__h5_open_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
                         const char *name, uint64_t *n, hid_t *dset);
-/* Opens loc/name, checks it is 1-D (or empty), that n elements of its
- * type fit in the file, and reads it as mtype into a zeroed malloc'd
- * buffer (*buf, NULL when n is 0) of n records of msize bytes.  *crc gets
- * its crc32c attribute.  If dset is not NULL the dataset stays open. */
+/* Reads all n elements of the open dataset d as mtype into a zeroed
+ * malloc'd buffer (*buf, NULL when n is 0) of n records of msize bytes;
+ * *crc gets its crc32c attribute. */
+int mpisnap__h5_read_1d(mpisnap__h5 *h, hid_t d, const char *obj,
+                        hid_t mtype, size_t msize, uint64_t n, void **buf,
+                        uint32_t *crc);
+/* mpisnap__h5_open_1d, mpisnap__h5_read_1d, and close. */
 int mpisnap__h5_get_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
                        const char *name, hid_t mtype, size_t msize,
-                       uint64_t *n, void **buf, uint32_t *crc, hid_t *dset);
+                       uint64_t *n, void **buf, uint32_t *crc);
 
 /* Writes (write set) or reads len bytes at element off of the 1-D byte
  * dataset d. */

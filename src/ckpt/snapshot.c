@@ -90,6 +90,8 @@ void mpisnap__ck_record(uint64_t sid) {
   mpisnap__ck_collectives(p);
   k->cur_sid = sid;
   k->want = 0;
+  if (k->exiting && k->exit_sid == 0)
+    k->exit_sid = sid;
   k->last_time = now();
   p->stall_seconds = k->last_time - t0;
   k->last_stall = p->stall_seconds;
@@ -270,6 +272,7 @@ static void commit(uint64_t sid, const uint64_t *sums) {
     return;
   }
   k->committed = id;
+  mpisnap__ck_retention();
   if (k->verbose)
     fprintf(stderr,
             "mpisnap: committed checkpoint %llu: %llu bytes, stall %.6f s, "
@@ -302,6 +305,18 @@ void mpisnap__ck_round_process(void) {
     commit(taken, k->sout);
   k->round_want = k->rout[R_WANT] != 0;
   k->round_exit = k->rout[R_EXIT] != 0;
+  if (k->round_exit && !k->exiting) {
+    /* Some rank must stop: every rank takes part in one more checkpoint
+     * and leaves once it has committed. */
+    k->exiting = 1;
+    k->want = 1;
+    k->round_want = 1;
+  }
+  /* Every rank has recorded a snapshot since it knew of the exit, and the
+   * newest of those has committed: every rank learns it in this round. */
+  if (k->round_exit && k->rout[R_NO_EXIT_SID] == 0 &&
+      k->rout[R_COMMITTED] >= k->id_base + k->rout[R_EXIT_SID])
+    k->should_exit = 1;
   /* Whether a new snapshot may start is decided from the round's values
    * only, so every rank decides the same. */
   k->round_can_start =
@@ -346,6 +361,8 @@ void mpisnap__ck_round_start(void) {
   k->rin[R_COMMITTED] = k->committed;
   k->rin[R_STALL_US] = (uint64_t)(k->last_stall * 1e6);
   k->rin[R_WRITE_US] = (uint64_t)(k->write_seconds * 1e6);
+  k->rin[R_EXIT_SID] = k->exit_sid;
+  k->rin[R_NO_EXIT_SID] = k->exit_sid == 0;
   memcpy(k->round_sin, k->sin, sizeof(k->sin));
   k->round_taken = k->taken_sid;
   PMPI_Iallreduce(k->rin, k->rout, R_NMAX, MPI_UINT64_T, MPI_MAX, k->ctl,

@@ -167,6 +167,12 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
       PMPI_Finalize();
       exit(71);
     }
+    if (mpisnap__c.should_exit) {
+      /* Checkpointed on request: the exit status tells a job script to
+       * resubmit with MPISNAP_RESTART=auto. */
+      PMPI_Finalize();
+      exit(MPISNAP_EXIT_CHECKPOINTED);
+    }
   }
   return PMPI_Finalize();
 }

@@ -633,6 +633,8 @@ void mpisnap__wait_backoff(unsigned *spins) {
 
   if (++*spins < 20000)
     return;
+  if ((*spins & 1023) == 0)
+    mpisnap__ck_idle();
   ts.tv_nsec = *spins < 40000 ? 1000 : 50000;
   nanosleep(&ts, NULL);
 }

@@ -1,0 +1,237 @@
+/* The checkpoint directory as the command-line tool sees it: which
+ * directory, which checkpoints it holds in which state, and small helpers
+ * about their files. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+#define DEFAULT_DIR "./mpisnap-checkpoints"
+
+int cli_open_dir(const char *cmd, const char *arg, char *out, size_t len)
+{
+  const char *env = getenv("MPISNAP_DIR"), *from = "";
+  const char *dir = arg;
+  if (dir == NULL && env != NULL && env[0] != '\0') {
+    dir = env;
+    from = " (from $MPISNAP_DIR)";
+  } else if (dir == NULL) {
+    dir = DEFAULT_DIR;
+    from = " (the default; name a directory or set $MPISNAP_DIR)";
+  }
+  if (dir[0] == '\0') {
+    cli_error(cmd, "the checkpoint directory name is empty");
+    return CLI_FAIL;
+  }
+  if ((size_t)snprintf(out, len, "%s", dir) >= len) {
+    cli_error(cmd, "checkpoint directory name too long");
+    return CLI_FAIL;
+  }
+  /* Trailing slashes would give names like DIR//ckpt-000001. */
+  for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
+    out[n - 1] = '\0';
+  struct stat st;
+  if (stat(out, &st) != 0) {
+    cli_error(cmd, "checkpoint directory '%s'%s: %s", out, from,
+              strerror(errno));
+    return CLI_FAIL;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    cli_error(cmd, "'%s'%s is not a directory", out, from);
+    return CLI_FAIL;
+  }
+  DIR *d = opendir(out);
+  if (d == NULL) {
+    cli_error(cmd, "cannot read directory '%s'%s: %s", out, from,
+              strerror(errno));
+    return CLI_FAIL;
+  }
+  closedir(d);
+  return CLI_OK;
+}
+
+/* Parses names of the form prefix + id + suffix, with the id spelt as the
+ * library spells it (at least 6 digits, zero padded, no extra zeros), the
+ * same rule as the library's reader applies to committed names. */
+static int parse_name(const char *name, const char *prefix, const char *suffix,
+                      uint64_t *id)
+{
+  size_t plen = strlen(prefix), slen = strlen(suffix), nlen = strlen(name);
+  if (nlen <= plen + slen || strncmp(name, prefix, plen) != 0 ||
+      strcmp(name + nlen - slen, suffix) != 0 || nlen - plen - slen > 20)
+    return 0;
+  char digits[24];
+  memcpy(digits, name + plen, nlen - plen - slen);
+  digits[nlen - plen - slen] = '\0';
+  uint64_t v;
+  char canon[64];
+  if (!cli_parse_id(digits, &v))
+    return 0;
+  snprintf(canon, sizeof canon, "%s%06" PRIu64 "%s", prefix, v, suffix);
+  if (strcmp(canon, name) != 0)
+    return 0;
+  *id = v;
+  return 1;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+  const cli_entry *x = a, *y = b;
+  if (x->id != y->id)
+    return x->id < y->id ? -1 : 1;
+  return x->kind - y->kind;
+}
+
+static int add_entry(cli_entry **v, int *n, int *cap, uint64_t id, int kind,
+                     const char *name)
+{
+  if (*n == *cap) {
+    int ncap = *cap ? 2 * *cap : 32;
+    cli_entry *nv = realloc(*v, (size_t)ncap * sizeof *nv);
+    if (nv == NULL)
+      return -1;
+    *v = nv;
+    *cap = ncap;
+  }
+  cli_entry *e = &(*v)[(*n)++];
+  e->id = id;
+  e->kind = kind;
+  snprintf(e->name, sizeof e->name, "%s", name);
+  return 0;
+}
+
+int cli_scan(const char *dir, cli_entry **out)
+{
+  cli_entry *v = NULL;
+  int n = 0, cap = 0, rc = 0;
+  uint64_t *ids = NULL;
+  /* Committed checkpoints are whatever the library itself would restart
+   * from, so ask it rather than repeat its rules. */
+  int nc = mpisnap__list_committed(dir, &ids);
+  if (nc < 0) {
+    errno = EIO;
+    return -1;
+  }
+  char name[64];
+  for (int i = 0; i < nc && rc == 0; i++) {
+    snprintf(name, sizeof name, "ckpt-%06" PRIu64, ids[i]);
+    rc = add_entry(&v, &n, &cap, ids[i], CLI_COMMITTED, name);
+  }
+  free(ids);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    rc = -1;
+  for (struct dirent *e; rc == 0 && d != NULL && (e = readdir(d)) != NULL;) {
+    uint64_t id;
+    if (parse_name(e->d_name, ".ckpt-", ".partial", &id))
+      rc = add_entry(&v, &n, &cap, id, CLI_PARTIAL, e->d_name);
+    else if (parse_name(e->d_name, ".ckpt-", ".deleting", &id))
+      rc = add_entry(&v, &n, &cap, id, CLI_DELETING, e->d_name);
+  }
+  if (d != NULL)
+    closedir(d);
+  if (rc != 0) {
+    int saved = errno;
+    free(v);
+    errno = saved;
+    return -1;
+  }
+  if (n > 1)
+    qsort(v, (size_t)n, sizeof *v, cmp_entry);
+  *out = v;
+  return n;
+}
+
+const cli_entry *cli_find(const cli_entry *e, int n, int kind, uint64_t id)
+{
+  for (int i = 0; i < n; i++)
+    if (e[i].kind == kind && e[i].id == id)
+      return &e[i];
+  return NULL;
+}
+
+int cli_no_such(const char *cmd, const char *dir, const cli_entry *e, int n,
+                uint64_t id)
+{
+  if (cli_find(e, n, CLI_PARTIAL, id) != NULL)
+    cli_error(cmd, "checkpoint %" PRIu64 " in %s is incomplete (.ckpt-%06"
+              PRIu64 ".partial: still being written, or abandoned by a job "
+              "that stopped)", id, dir, id);
+  else if (cli_find(e, n, CLI_DELETING, id) != NULL)
+    cli_error(cmd, "checkpoint %" PRIu64 " in %s is being deleted", id, dir);
+  else
+    cli_error(cmd, "no checkpoint %" PRIu64 " in %s (see 'mpisnap list')",
+              id, dir);
+  return CLI_FAIL;
+}
+
+void cli_strip_dir(char *msg, const char *ckdir)
+{
+  size_t n = strlen(ckdir);
+  if (strncmp(msg, ckdir, n) == 0 && msg[n] == '/')
+    memmove(msg, msg + n + 1, strlen(msg + n + 1) + 1);
+}
+
+const char *cli_elem_name(const mpisnap__var *v, char *buf, size_t len)
+{
+  /* Sizes are the reader's: the library converted the data to this
+   * machine's native types when it read them. */
+  static const struct {
+    const char *kind;
+    size_t size;
+  } t[MPISNAP__ELEM_COUNT_] = {
+    [MPISNAP__ELEM_CHAR] = {"char", 0},
+    [MPISNAP__ELEM_SCHAR] = {"int", sizeof(signed char)},
+    [MPISNAP__ELEM_UCHAR] = {"uint", sizeof(unsigned char)},
+    [MPISNAP__ELEM_SHORT] = {"int", sizeof(short)},
+    [MPISNAP__ELEM_USHORT] = {"uint", sizeof(unsigned short)},
+    [MPISNAP__ELEM_INT] = {"int", sizeof(int)},
+    [MPISNAP__ELEM_UINT] = {"uint", sizeof(unsigned)},
+    [MPISNAP__ELEM_LONG] = {"int", sizeof(long)},
+    [MPISNAP__ELEM_ULONG] = {"uint", sizeof(unsigned long)},
+    [MPISNAP__ELEM_LLONG] = {"int", sizeof(long long)},
+    [MPISNAP__ELEM_ULLONG] = {"uint", sizeof(unsigned long long)},
+    [MPISNAP__ELEM_FLOAT] = {"float", sizeof(float)},
+    [MPISNAP__ELEM_DOUBLE] = {"float", sizeof(double)},
+    [MPISNAP__ELEM_LDOUBLE] = {"long double", 0},
+    [MPISNAP__ELEM_INT8] = {"int", 1},
+    [MPISNAP__ELEM_UINT8] = {"uint", 1},
+    [MPISNAP__ELEM_INT16] = {"int", 2},
+    [MPISNAP__ELEM_UINT16] = {"uint", 2},
+    [MPISNAP__ELEM_INT32] = {"int", 4},
+    [MPISNAP__ELEM_UINT32] = {"uint", 4},
+    [MPISNAP__ELEM_INT64] = {"int", 8},
+    [MPISNAP__ELEM_UINT64] = {"uint", 8},
+  };
+  if (v->elem == MPISNAP__ELEM_BYTES)
+    snprintf(buf, len, "bytes(%s)", v->type_sig);
+  else if (v->elem < 0 || v->elem >= MPISNAP__ELEM_COUNT_)
+    snprintf(buf, len, "unknown(%d)", v->elem);
+  else if (t[v->elem].size == 0)
+    snprintf(buf, len, "%s", t[v->elem].kind);
+  else
+    snprintf(buf, len, "%s%zu", t[v->elem].kind, 8 * t[v->elem].size);
+  return buf;
+}
+
+uint64_t cli_disk_bytes(const char *ckdir)
+{
+  uint64_t total = 0;
+  DIR *d = opendir(ckdir);
+  if (d == NULL)
+    return 0;
+  char path[CLI_PATH];
+  struct stat st;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    int n = snprintf(path, sizeof path, "%s/%s", ckdir, e->d_name);
+    if (n > 0 && (size_t)n < sizeof path && lstat(path, &st) == 0 &&
+        S_ISREG(st.st_mode))
+      total += (uint64_t)st.st_size;
+  }
+  closedir(d);
+  return total;
+}
