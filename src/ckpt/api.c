@@ -118,6 +118,10 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   PMPI_Bcast(&k->id_base, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
   if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &k->ctl)) != MPI_SUCCESS)
     return MPISNAP_EMPI;
+  /* HDF5 makes MPI calls when first used: that must happen here, on the
+   * application's thread, not later in the writer thread. */
+  if ((rc = mpisnap__part_io_init()) != 0)
+    return rc;
   if ((rc = mpisnap__ck_writer_start()) != 0)
     return rc;
   k->on = 1;

@@ -63,12 +63,14 @@ int mpisnap__h5_end(mpisnap__h5 *h)
   return rc;
 }
 
+#define DETAIL_MAX 160
+
 /* Keeps the description of the innermost HDF5 error, the one that says
  * what was actually wrong ("truncated file", "bad object header ..."). */
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
   if (n == 0 && e->desc != NULL)
-    snprintf(data, 160, "%s", e->desc);
+    snprintf(data, DETAIL_MAX, "%s", e->desc);
   return 0;
 }
 
@@ -86,7 +88,7 @@ int mpisnap__h5_fail(mpisnap__h5 *h, int code, int with_hdf5, const char *fmt,
   h->rc = code;
   if (h->err == NULL || h->errlen == 0)
     return code;
-  char what[512], detail[160] = "";
+  char what[512], detail[DETAIL_MAX] = "";
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
@@ -264,7 +266,7 @@ int mpisnap__h5_open(mpisnap__h5 *h, const char *format)
   if (fapl < 0)
     return h->rc;
   h->file = H5Fopen(h->path, H5F_ACC_RDONLY, fapl);
-  char detail[160] = "";
+  char detail[DETAIL_MAX] = "";
   if (h->file < 0)
     hdf5_detail(detail);
   mpisnap__h5_drop(h, fapl);
