@@ -119,20 +119,22 @@ void mpisnap__ck_done(uint64_t sid) {
   memset(&k->cur, 0, sizeof(k->cur));
   mpisnap__ck_channels(job, sid);
   k->markers_at_record = mpisnap__engine_markers_sent(mpisnap__g.engine);
-  pthread_mutex_lock(&k->mu);
-  make_partial_dir(job->id, k->job_dir, sizeof(k->job_dir));
-  k->job = job;
-  k->job_sid = sid;
-  pthread_cond_signal(&k->cv);
-  pthread_mutex_unlock(&k->mu);
-  k->done_sid = sid;
-  k->taken_sid = sid;
+  /* Statistics first: once handed over, the job belongs to the writer,
+   * which frees it when done. */
   k->sin[S_BYTES] = 0;
   for (size_t i = 0; i < job->nvars; i++)
     k->sin[S_BYTES] += job->vars[i].bytes;
   k->sin[S_MSGS] = job->nmsgs;
   k->sin[S_EARLY] = job->nearly;
   k->sin[S_MARKERS] = k->markers_at_record;
+  k->done_sid = sid;
+  k->taken_sid = sid;
+  pthread_mutex_lock(&k->mu);
+  make_partial_dir(job->id, k->job_dir, sizeof(k->job_dir));
+  k->job = job;
+  k->job_sid = sid;
+  pthread_cond_signal(&k->cv);
+  pthread_mutex_unlock(&k->mu);
 }
 
 /* ---- the writer thread ---- */

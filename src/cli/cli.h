@@ -20,6 +20,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 #define CLI_PATH 4096 /* longest path we build */
 #define CLI_MSG 1024  /* longest message about one problem */
+#define CLI_MAX_PROBLEMS 50 /* problems described per checkpoint */
 
 /* --- main.c: subcommands and argument helpers ---------------------------- */
 
@@ -118,7 +119,8 @@ typedef struct cli_table {
   cli_strs cells; /* row-major, headers first */
 } cli_table;
 
-void cli_table_init(cli_table *t, const char *align, ...); /* NULL-ended headers */
+/* The headers follow align, one per column, then NULL. */
+void cli_table_init(cli_table *t, const char *align, ...);
 void cli_table_cell(cli_table *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_table_print(const cli_table *t, FILE *out, int indent);
@@ -163,19 +165,48 @@ typedef struct cli_comm {
 } cli_comm;
 
 typedef struct cli_comms {
-  cli_comm *v;
+  cli_comm *v;  /* sorted by key */
   size_t n;
   int nranks;
 } cli_comms;
 
+/* Sorts a part's counters by communicator key, direction and peer, as
+ * cli_counters and cli_comms_build need them. */
+void cli_sort_counts(mpisnap__part *p);
+/* The counters of one channel end of a sorted part, or NULL. */
+const mpisnap__chancount *cli_counters(const mpisnap__part *p, uint64_t key,
+                                       int peer, int dir);
+
+/* How many logged (or early) messages a rank file holds per incoming
+ * channel, and their bytes: sorted, for lookups by channel. */
+typedef struct cli_tally {
+  uint64_t key;
+  int32_t src;
+  uint64_t n, bytes;
+} cli_tally;
+
+typedef struct cli_tallies {
+  cli_tally *v;
+  size_t n;
+} cli_tallies;
+
+/* Tallies p's logged messages (early 0) or early-message entries (early
+ * 1).  Returns 0 or -1 (out of memory); free t->v. */
+int cli_tally_build(const mpisnap__part *p, int early, cli_tallies *t);
+/* The tally of the channel from src on key (zero if none). */
+cli_tally cli_tally_get(const cli_tallies *t, uint64_t key, int src);
+
 /* Collects the communicators of the counters of parts[0..nranks) (NULL
- * entries are rank files that could not be read) and works out their
- * members.  Returns 0 or -1 (out of memory). */
+ * entries are rank files that could not be read; the others sorted with
+ * cli_sort_counts) and works out their members.  Returns 0 or -1 (out of
+ * memory). */
 int cli_comms_build(cli_comms *c, mpisnap__part *const *parts, int nranks);
 void cli_comms_free(cli_comms *c);
 const cli_comm *cli_comms_find(const cli_comms *c, uint64_t key);
-/* A short name: "world", "self", or "0x" and the key's 16 hex digits. */
-const char *cli_comm_label(const cli_comm *c, uint64_t key, char *buf,
+/* A short name of the communicator with this key as seen from world rank
+ * rank: "world", "self", or "0x" and the key's 16 hex digits.  The names
+ * are for people: the checks go by members. */
+const char *cli_comm_label(int nranks, int rank, uint64_t key, char *buf,
                            size_t len);
 /* The rank of world rank w in c, or -1. */
 int cli_comm_rank(const cli_comm *c, int w);
@@ -190,7 +221,8 @@ typedef struct cli_check {
   int nranks_read;           /* rank files that read back intact */
   uint64_t channels_checked; /* channels whose counters balance was checked */
   uint64_t channels_unchecked;
-  cli_strs problems;         /* each makes the checkpoint fail */
+  size_t nproblems;          /* each makes the checkpoint fail */
+  cli_strs problems;         /* their messages (the first CLI_MAX_PROBLEMS) */
   cli_strs notes;            /* what could not be checked */
 } cli_check;
 
@@ -200,5 +232,8 @@ typedef struct cli_check {
  * problems found; the caller frees ck with cli_check_free. */
 int cli_check_ckpt(const char *dir, uint64_t id, int quick, cli_check *ck);
 void cli_check_free(cli_check *ck);
+/* Frees a part's variable data and message bytes (their checksums were
+ * verified when it was read), keeping everything else. */
+void cli_drop_data(mpisnap__part *p);
 
 #endif /* MPISNAP_CLI_H */

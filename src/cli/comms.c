@@ -35,41 +35,91 @@ static uint64_t hash_members(const int *w, int n)
   return h;
 }
 
-static cli_comm *find_or_add(cli_comms *c, uint64_t key, size_t *cap)
+/* --- Sorted lookups ------------------------------------------------------- */
+
+static int cmp_count(const void *a, const void *b)
 {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->v[i].key == key)
-      return &c->v[i];
-  if (c->n == *cap) {
-    size_t ncap = *cap ? 2 * *cap : 16;
-    cli_comm *v = realloc(c->v, ncap * sizeof *v);
-    if (v == NULL)
-      return NULL;
-    c->v = v;
-    *cap = ncap;
+  const mpisnap__chancount *x = a, *y = b;
+  if (x->comm_key != y->comm_key)
+    return x->comm_key < y->comm_key ? -1 : 1;
+  if (x->dir != y->dir)
+    return x->dir - y->dir;
+  return (x->peer > y->peer) - (x->peer < y->peer);
+}
+
+void cli_sort_counts(mpisnap__part *p)
+{
+  if (p->ncounts > 1)
+    qsort(p->counts, p->ncounts, sizeof *p->counts, cmp_count);
+}
+
+const mpisnap__chancount *cli_counters(const mpisnap__part *p, uint64_t key,
+                                       int peer, int dir)
+{
+  mpisnap__chancount want = {.comm_key = key, .peer = peer, .dir = dir};
+  return bsearch(&want, p->counts, p->ncounts, sizeof *p->counts, cmp_count);
+}
+
+static int cmp_tally(const void *a, const void *b)
+{
+  const cli_tally *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return (x->src > y->src) - (x->src < y->src);
+}
+
+int cli_tally_build(const mpisnap__part *p, int early, cli_tallies *t)
+{
+  size_t n = early ? p->nearly : p->nmsgs;
+  t->v = malloc((n ? n : 1) * sizeof *t->v);
+  t->n = 0;
+  if (t->v == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    t->v[i] = early ? (cli_tally){p->early[i].comm_key, p->early[i].src, 1, 0}
+                    : (cli_tally){p->msgs[i].comm_key, p->msgs[i].src, 1,
+                                  p->msgs[i].bytes};
+  if (n > 1)
+    qsort(t->v, n, sizeof *t->v, cmp_tally);
+  /* Adds up runs of the same channel. */
+  for (size_t i = 0; i < n; i++) {
+    if (t->n > 0 && cmp_tally(&t->v[t->n - 1], &t->v[i]) == 0) {
+      t->v[t->n - 1].n++;
+      t->v[t->n - 1].bytes += t->v[i].bytes;
+    } else {
+      t->v[t->n++] = t->v[i];
+    }
   }
-  cli_comm *m = &c->v[c->n++];
-  memset(m, 0, sizeof *m);
-  m->key = key;
-  m->size = -1;
-  return m;
+  return 0;
 }
 
-/* Records that world rank r's file has counters for key, with peers up to
- * max_peer.  A rank whose counters disagree with the others on the size
- * makes the communicator unresolvable. */
-static void note_rank(cli_comm *m, int max_peer)
+cli_tally cli_tally_get(const cli_tallies *t, uint64_t key, int src)
 {
-  m->nhave++;
-  if (m->size == -1)
-    m->size = max_peer + 1;
-  else if (m->size != max_peer + 1 && m->why[0] == '\0')
-    snprintf(m->why, sizeof m->why,
-             "the rank files disagree on its number of ranks");
+  cli_tally want = {key, src, 0, 0};
+  const cli_tally *hit = bsearch(&want, t->v, t->n, sizeof *t->v, cmp_tally);
+  return hit != NULL ? *hit : want;
 }
 
-/* Tries the members' hash against the key, allowing for duplicates. */
-static void resolve(cli_comm *m, int *have, int nranks)
+/* --- Members -------------------------------------------------------------- */
+
+/* One communicator seen by one rank: the largest peer it has counters
+ * for. */
+typedef struct sighting {
+  uint64_t key;
+  int rank, max_peer;
+} sighting;
+
+static int cmp_sighting(const void *a, const void *b)
+{
+  const sighting *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return x->rank - y->rank;
+}
+
+/* Given the ranks that have the key, in increasing order, finds whether
+ * they hash to it, allowing for duplicates. */
+static void resolve(cli_comm *m, const sighting *s)
 {
   if (m->why[0] != '\0')
     return;
@@ -80,20 +130,14 @@ static void resolve(cli_comm *m, int *have, int nranks)
              m->nhave, m->size);
     return;
   }
-  int n = 0;
-  for (int r = 0; r < nranks; r++)
-    if (have[r])
-      n++;
-  int *w = malloc((size_t)n * sizeof *w);
+  int *w = malloc((size_t)m->nhave * sizeof *w);
   if (w == NULL) {
     snprintf(m->why, sizeof m->why, "out of memory");
     return;
   }
-  n = 0;
-  for (int r = 0; r < nranks; r++)
-    if (have[r])
-      w[n++] = r;
-  uint64_t h = hash_members(w, n);
+  for (int i = 0; i < m->nhave; i++)
+    w[i] = s[i].rank;
+  uint64_t h = hash_members(w, m->nhave);
   for (uint64_t d = 0; d < MAX_DUPS; d++)
     if ((h ^ (d * DUP_STEP)) == m->key) {
       m->members = w;
@@ -109,42 +153,53 @@ static void resolve(cli_comm *m, int *have, int nranks)
 
 int cli_comms_build(cli_comms *c, mpisnap__part *const *parts, int nranks)
 {
-  size_t cap = 0;
+  size_t ns = 0, total = 0;
   memset(c, 0, sizeof *c);
   c->nranks = nranks;
-  for (int r = 0; r < nranks; r++) {
-    if (parts[r] == NULL)
-      continue;
-    const mpisnap__part *p = parts[r];
-    /* Each key once per rank, with the largest peer this rank has. */
-    for (size_t i = 0; i < p->ncounts; i++) {
-      int seen = 0, max_peer = -1;
-      for (size_t k = 0; k < i && !seen; k++)
-        seen = p->counts[k].comm_key == p->counts[i].comm_key;
-      if (seen)
-        continue;
-      for (size_t k = i; k < p->ncounts; k++)
-        if (p->counts[k].comm_key == p->counts[i].comm_key &&
-            p->counts[k].peer > max_peer)
-          max_peer = p->counts[k].peer;
-      cli_comm *m = find_or_add(c, p->counts[i].comm_key, &cap);
-      if (m == NULL)
-        return -1;
-      note_rank(m, max_peer);
-    }
-  }
-  int *have = calloc((size_t)nranks, sizeof *have);
-  if (have == NULL)
+  for (int r = 0; r < nranks; r++)
+    total += parts[r] != NULL ? parts[r]->ncounts : 0;
+  sighting *s = malloc((total ? total : 1) * sizeof *s);
+  c->v = calloc(total ? total : 1, sizeof *c->v);
+  if (s == NULL || c->v == NULL) {
+    free(s);
     return -1;
-  for (size_t i = 0; i < c->n; i++) {
-    for (int r = 0; r < nranks; r++) {
-      have[r] = 0;
-      for (size_t k = 0; parts[r] != NULL && k < parts[r]->ncounts; k++)
-        have[r] |= parts[r]->counts[k].comm_key == c->v[i].key;
-    }
-    resolve(&c->v[i], have, nranks);
   }
-  free(have);
+  /* The counters are sorted by key: one sighting per run of a key. */
+  for (int r = 0; r < nranks; r++) {
+    const mpisnap__part *p = parts[r];
+    for (size_t i = 0; p != NULL && i < p->ncounts; i++) {
+      const mpisnap__chancount *k = &p->counts[i];
+      if (ns > 0 && s[ns - 1].rank == r && s[ns - 1].key == k->comm_key) {
+        if (k->peer > s[ns - 1].max_peer)
+          s[ns - 1].max_peer = k->peer;
+        continue;
+      }
+      s[ns++] = (sighting){k->comm_key, r, k->peer};
+    }
+  }
+  if (ns > 1)
+    qsort(s, ns, sizeof *s, cmp_sighting);
+  for (size_t i = 0, j; i < ns; i = j) {
+    cli_comm *m = &c->v[c->n++];
+    m->key = s[i].key;
+    m->size = s[i].max_peer < nranks ? s[i].max_peer + 1 : 0;
+    for (j = i; j < ns && s[j].key == m->key; j++) {
+      m->nhave++;
+      /* No communicator, not even the remote group of an
+       * intercommunicator, has more ranks than the job. */
+      if (s[j].max_peer < 0 || s[j].max_peer >= nranks) {
+        m->size = 0;
+        snprintf(m->why, sizeof m->why, "rank-%06d.h5 has counters for "
+                 "peer %d of it, in a job of %d ranks", s[j].rank,
+                 s[j].max_peer, nranks);
+      } else if (s[j].max_peer + 1 != m->size && m->why[0] == '\0') {
+        snprintf(m->why, sizeof m->why,
+                 "the rank files disagree on its number of ranks");
+      }
+    }
+    resolve(m, &s[i]);
+  }
+  free(s);
   return 0;
 }
 
@@ -156,24 +211,41 @@ void cli_comms_free(cli_comms *c)
   memset(c, 0, sizeof *c);
 }
 
-const cli_comm *cli_comms_find(const cli_comms *c, uint64_t key)
+static int cmp_comm(const void *a, const void *b)
 {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->v[i].key == key)
-      return &c->v[i];
-  return NULL;
+  const cli_comm *x = a, *y = b;
+  return (x->key > y->key) - (x->key < y->key);
 }
 
-const char *cli_comm_label(const cli_comm *c, uint64_t key, char *buf,
+const cli_comm *cli_comms_find(const cli_comms *c, uint64_t key)
+{
+  cli_comm want = {.key = key};
+  return bsearch(&want, c->v, c->n, sizeof *c->v, cmp_comm);
+}
+
+const char *cli_comm_label(int nranks, int rank, uint64_t key, char *buf,
                            size_t len)
 {
-  /* The first communicator of all world ranks in world order is
-   * MPI_COMM_WORLD; the first of one rank alone is MPI_COMM_SELF.  Both
-   * are registered before the program can create any other. */
-  if (c != NULL && c->resolved && c->dup == 0 && c->size == 1)
-    snprintf(buf, len, "self");
-  else if (c != NULL && c->resolved && c->dup == 0 && c->size > 1)
+  /* The layer registers MPI_COMM_WORLD and then MPI_COMM_SELF before the
+   * program can create any communicator, so MPI_COMM_WORLD is the first
+   * communicator of all ranks in world order and MPI_COMM_SELF the first of
+   * the rank alone (the second, in a job of one rank). */
+  static int cached_n = -1;
+  static uint64_t world_key;
+  if (nranks != cached_n) {
+    world_key = FNV_OFFSET;
+    for (int i = 0; i < nranks; i++) {
+      world_key ^= (uint64_t)(uint32_t)i + 1;
+      world_key *= FNV_PRIME;
+    }
+    cached_n = nranks;
+  }
+  int world = nranks > 0 && key == world_key;
+  uint64_t self_dup = nranks == 1 ? DUP_STEP : 0;
+  if (world)
     snprintf(buf, len, "world");
+  else if (rank >= 0 && (hash_members(&rank, 1) ^ self_dup) == key)
+    snprintf(buf, len, "self");
   else
     snprintf(buf, len, "0x%016llx", (unsigned long long)key);
   return buf;
@@ -181,8 +253,14 @@ const char *cli_comm_label(const cli_comm *c, uint64_t key, char *buf,
 
 int cli_comm_rank(const cli_comm *c, int w)
 {
-  for (int i = 0; c->resolved && i < c->size; i++)
-    if (c->members[i] == w)
-      return i;
-  return -1;
+  /* A resolved communicator's members are in increasing order. */
+  int lo = 0, hi = c->resolved ? c->size : 0;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (c->members[mid] < w)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < (c->resolved ? c->size : 0) && c->members[lo] == w ? lo : -1;
 }
