@@ -37,10 +37,16 @@ kills=0 restarts=0 done=0
 for attempt in $(seq 1 25); do
   run > "$work/run.$attempt" 2>&1 &
   job=$!
-  # Kill a rank at a random moment, 0.3 to 1.3 s in, once it has committed
-  # a checkpoint; later attempts are left to finish.
+  # Kill a rank at a random moment after the run has committed a new
+  # checkpoint; later attempts are left to finish.
   if [ "$attempt" -le 3 ]; then
-    sleep "0.$((3 + RANDOM % 7))"
+    before=$(ls "$ck" | grep -c '^ckpt-')
+    for _ in $(seq 1 200); do
+      kill -0 $job 2>/dev/null || break
+      [ "$(ls "$ck" | grep -c '^ckpt-')" != "$before" ] && break
+      sleep 0.05
+    done
+    sleep "0.$((1 + RANDOM % 5))"
     pids=$(pgrep -f -x "${prog[*]}" || true)
     if [ -n "$pids" ] && ls "$ck" | grep -q '^ckpt-'; then
       victim=$(echo "$pids" | shuf -n 1 --random-source=<(yes $seed))
