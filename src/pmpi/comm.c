@@ -84,9 +84,13 @@ static uint64_t comm_key(MPI_Comm app, int inter) {
   h = hash_group(grp, h);
   PMPI_Group_free(&grp);
   if (inter) {
+    /* Both sides of an intercommunicator must get the same key: combine
+     * the two groups' hashes in an order that does not depend on the side. */
+    uint64_t r;
     PMPI_Comm_remote_group(app, &grp);
-    h = hash_group(grp, h ^ 0x5bd1e995ULL);
+    r = hash_group(grp, 0xcbf29ce484222325ULL);
     PMPI_Group_free(&grp);
+    h = (h < r ? h : r) * 0x9e3779b97f4a7c15ULL ^ (h < r ? r : h);
   }
   for (int i = 0; i < nseen; i++)
     if (seen[i][0] == h) {
