@@ -221,8 +221,35 @@ static uint64_t load_le64(const unsigned char *b)
   return v;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The SSE4.2 crc32 instruction computes exactly CRC-32C, about five times
+ * faster than the tables; the checksum dominated writing and restoring. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc,
+                                                            const void *buf,
+                                                            size_t len) {
+  const unsigned char *b = buf;
+  uint64_t c = ~crc;
+
+  while (len >= 8) {
+    uint64_t v;
+    memcpy(&v, b, 8);
+    c = __builtin_ia32_crc32di(c, v);
+    b += 8;
+    len -= 8;
+  }
+  while (len-- > 0)
+    c = __builtin_ia32_crc32qi((uint32_t)c, *b++);
+  return ~(uint32_t)c;
+}
+#define MPISNAP_HAVE_CRC32C_HW 1
+#endif
+
 uint32_t mpisnap__crc32c(uint32_t crc, const void *buf, size_t len)
 {
+#ifdef MPISNAP_HAVE_CRC32C_HW
+  if (__builtin_cpu_supports("sse4.2"))
+    return crc32c_hw(crc, buf, len);
+#endif
   pthread_once(&crc_once, crc_init);
   const unsigned char *b = buf;
   uint32_t c = ~crc;
