@@ -1,5 +1,6 @@
 /* The public API (include/mpisnap.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,10 @@ static int env_number(const char *name, double *out, int integer) {
     return 0;
   errno = 0;
   x = strtod(v, &end);
-  if (errno != 0 || *end != '\0' || x < 0 || (integer && x != (double)(long long)x))
+  /* Digits only: no sign, no leading blanks, no nan/inf, no overflow. */
+  if (errno != 0 || *end != '\0' || !(v[0] == '.' || (v[0] >= '0' && v[0] <= '9')) ||
+      !isfinite(x) || x < 0 || x > 9.0e15 ||
+      (integer && x != (double)(long long)x))
     return config_error(name, v, integer ? "a non-negative integer"
                                          : "a non-negative number of seconds");
   *out = x;

@@ -122,6 +122,7 @@ int mpisnap__ck_ops_setup(void);
 void mpisnap__ck_ops_poll(void);
 void mpisnap__ck_retention(void);
 int mpisnap__ck_remove(const char *dir, uint64_t id);
+void mpisnap__ck_remove_partial(const char *dir, uint64_t id);
 
 /* restart.c */
 int mpisnap__ck_restart_setup(const char *spec);

@@ -91,7 +91,8 @@ static int setup_walltime(void) {
 
   if (v != NULL && *v != '\0') {
     limit = strtod(v, &end);
-    if (*end != '\0' || limit <= 0) {
+    if (*end != '\0' || !(limit > 0 && limit < 1e12) || v[0] < '0' ||
+        v[0] > '9') {
       if (mpisnap__g.world_rank == 0)
         fprintf(stderr, "mpisnap: error: MPISNAP_WALLTIME='%s' is not a "
                         "positive number of seconds\n", v);
@@ -107,7 +108,8 @@ static int setup_walltime(void) {
   }
   if (m != NULL && *m != '\0') {
     margin = strtod(m, &end);
-    if (*end != '\0' || margin < 0) {
+    if (*end != '\0' || !(margin >= 0 && margin < 1e12) || m[0] < '0' ||
+        m[0] > '9') {
       if (mpisnap__g.world_rank == 0)
         fprintf(stderr, "mpisnap: error: MPISNAP_WALLTIME_MARGIN='%s' is not "
                         "a non-negative number of seconds\n", m);
@@ -127,8 +129,9 @@ static int setup_keep(void) {
   mpisnap__c.keep = 3;
   if (v == NULL || *v == '\0')
     return 0;
+  errno = 0;
   n = strtol(v, &end, 10);
-  if (*end != '\0' || n < 0) {
+  if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n > 1000000) {
     if (mpisnap__g.world_rank == 0)
       fprintf(stderr, "mpisnap: error: MPISNAP_KEEP='%s' is not a "
                       "non-negative integer (0 keeps every checkpoint)\n", v);
@@ -191,6 +194,14 @@ int mpisnap__ck_remove(const char *dir, uint64_t id) {
   if (rename(from, to) != 0)
     return MPISNAP_EIO;
   return nftw(to, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : MPISNAP_EIO;
+}
+
+/* Remove an abandoned checkpoint's partial directory. */
+void mpisnap__ck_remove_partial(const char *dir, uint64_t id) {
+  char path[2100];
+
+  mpisnap__ckpt_dirname(path, sizeof(path), dir, id, 1);
+  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Rank 0, after a commit: keep the newest MPISNAP_KEEP checkpoints, and

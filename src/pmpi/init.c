@@ -21,7 +21,9 @@ static uint64_t env_u64(const char *name, uint64_t dflt, int allow_zero) {
     return dflt;
   errno = 0;
   x = strtoull(v, &end, 10);
-  if (errno != 0 || *end != '\0' || v[0] == '-' || (!allow_zero && x == 0))
+  /* strtoull takes blanks and a minus sign: demand digits only. */
+  if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' ||
+      (!allow_zero && x == 0))
     mpisnap__fatal("%s='%s' is not a %s integer", name, v,
                    allow_zero ? "non-negative" : "positive");
   return x;
