@@ -300,9 +300,18 @@ MPISNAP_EXTERN int mpisnap_point(void) {
     /* The round started at the previous safe point decides, identically
      * on every rank, whether this safe point records. */
     if (mpisnap__ck_round_finish(1)) {
-      if (k->round_want && k->round_can_start) {
-        mpisnap__engine_initiate(e, NULL);
+      /* Decided from values every rank has alike at this safe point: the
+       * round's result and the snapshot the ranks last started together
+       * (when each rank finished it differs, so that cannot count). */
+      int free_to_start =
+          k->coll_sid == 0 ||
+          k->rout[R_COMMITTED] >= k->id_base + k->coll_sid ||
+          k->rout[R_FAILED] >= k->coll_sid;
+      if (k->round_want && free_to_start) {
+        uint64_t sid = 0;
+        mpisnap__engine_initiate(e, &sid);
         recorded = mpisnap__engine_record(e) == 0;
+        k->coll_sid = sid;
       }
     }
     mpisnap__ck_round_start();

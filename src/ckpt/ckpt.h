@@ -75,6 +75,7 @@ typedef struct mpisnap__ck {
   uint64_t round_sin[S_NSUM];
   uint64_t rounds;
   int round_want, round_exit, round_can_start;
+  uint64_t coll_sid;   /* collective mode: the snapshot last started together */
   double last_stall, write_seconds;
   MPI_Comm ctl;        /* control rounds only */
   int exit_requested, should_exit;

@@ -39,7 +39,7 @@ committed() { ls "$1" | grep -E '^ckpt-[0-9]{6,}$' | sort; }
 # checkpoints commit; MPISNAP_KEEP=0 keeps them all.
 mkdir -p "$ck"
 MPISNAP_DIR=$ck MPISNAP_EVERY=50 MPISNAP_KEEP=0 \
-  "$mpiexec" -n 4 ${MPIEXEC_FLAGS:-} "$ring" 300 200 \
+  "$mpiexec" -n 4 ${MPIEXEC_FLAGS:-} "$ring" 1500 200 \
   > "$work/ring.out" 2>&1 || { cat "$work/ring.out"; fail "the ring program failed"; }
 n=$(committed "$ck" | wc -l)
 [ "$n" -ge 3 ] || fail "the ring wrote $n checkpoints, want at least 3"

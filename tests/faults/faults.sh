@@ -909,6 +909,15 @@ case_collective_points() {
         bad+=("$try:${d##*/}")
         problem "run $try: ${d##*/} recorded at different safe points on the ranks:$pts"
       fi
+      # Collectives called before the record, per communicator: the same
+      # on every member (else a collective straddles the cut).
+      local colls
+      colls=$(for r in $(seq 0 $((NP - 1))); do
+        h5ls -d -S "$d/$(printf 'rank-%06d.h5' "$r")/channels/collectives" 2>/dev/null |
+          grep -o 'comm_key=[0-9]*, count=[0-9]*' | sed 's/comm_key=//; s/, count=/ /'
+      done | sort | uniq | awk '{n[$1]++; c[$1] = c[$1] " " $2} END {for (k in n) if (n[k] > 1) print "communicator " k ":" c[k]}')
+      [ -z "$colls" ] ||
+        problem "run $try: ${d##*/}: the ranks disagree on the collectives called before the cut ($colls)"
     done
   done
   # A committed checkpoint whose ranks recorded at different points must
@@ -918,7 +927,7 @@ case_collective_points() {
     d=${id#*:}
     case $d in ckpt-*) ;; *) continue ;; esac
     id=$((10#${d#ckpt-}))
-    RUN_TIMEOUT=30 run_soft "$WORK/restart.$try.$id.out" "$NP" MPISNAP_DIR="$WORK/ck.$try" \
+    RUN_TIMEOUT=20 run_soft "$WORK/restart.$try.$id.out" "$NP" MPISNAP_DIR="$WORK/ck.$try" \
       MPISNAP_RESTART="$id" "$BIG" "${args[@]}"
     if [ "$RC" -eq 124 ]; then
       problem "restart from checkpoint $id (run $try) hangs: $(grep -m1 RESTARTED "$WORK/restart.$try.$id.out")"
@@ -927,9 +936,14 @@ case_collective_points() {
     fi
     break
   done
-  ids=$(ids_in "$WORK/ck.1")
-  restart_ok "$WORK/restart.latest.out" "$(echo "$ids" | tail -1)" "restart from the newest" \
-    "$WORK/ck.1" "$BIG" "${args[@]}"
+  id=$(ids_in "$WORK/ck.1" | tail -1)
+  RUN_TIMEOUT=20 run_soft "$WORK/restart.latest.out" "$NP" MPISNAP_DIR="$WORK/ck.1" \
+    MPISNAP_RESTART="$id" "$BIG" "${args[@]}"
+  if [ "$RC" -eq 124 ]; then
+    problem "restart from the newest checkpoint $id (run 1) hangs: $(grep -m1 RESTARTED "$WORK/restart.latest.out")"
+  elif [ "$RC" -ne 0 ] || [ "$(answer "$WORK/restart.latest.out")" != "$REF" ]; then
+    problem "restart from the newest checkpoint $id (run 1): exit $RC, $(answer "$WORK/restart.latest.out")"
+  fi
   echo "two runs with MPISNAP_EVERY=1: $(ids_in "$WORK/ck.1" | wc -l) and $(ids_in "$WORK/ck.2" | wc -l) checkpoints"
   [ ${#PROBLEMS[@]} -eq 0 ] || fail "${#PROBLEMS[@]} problem(s): $(printf '%s; ' "${PROBLEMS[@]}")"
   ok
