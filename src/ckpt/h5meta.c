@@ -86,7 +86,8 @@ int mpisnap__meta_write(const char *dir, const mpisnap__meta *m, char *err,
   mpisnap__h5_begin(&h, path, err, errlen);
   if (dir == NULL || m == NULL)
     mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no directory or metadata");
-  else if (check_meta(&h, m) == 0 && mpisnap__h5_create(&h) == 0 &&
+  else if (check_meta(&h, m) == 0 &&
+           mpisnap__h5_create(&h, (1u << 20) + 512 * (uint64_t)m->nranks) == 0 &&
            put_attrs(&h, m) == 0)
     put_links(&h, m->nranks);
   mpisnap__h5_finish_write(&h);

@@ -237,6 +237,20 @@ static int check_part(mpisnap__h5 *h, const mpisnap__part *p)
   return 0;
 }
 
+/* More than the rank file can take: the data, HDF5's object headers and
+ * attributes (a few KiB an object), 128 bytes a table row (the widest row
+ * takes 64), and 64 KiB for the superblock, the groups and the rest. */
+static uint64_t space_needed(const mpisnap__part *p)
+{
+  uint64_t need = 64 * 1024;
+  for (size_t i = 0; i < p->nvars; i++)
+    need += p->vars[i].bytes + 8192;
+  for (size_t i = 0; i < p->nmsgs; i++)
+    need += p->msgs[i].bytes + 256;
+  need += 128 * (uint64_t)(p->ncounts + p->nearly + p->ncoll + p->ndet);
+  return need + 8 * 8192; /* the tables and the message index */
+}
+
 int mpisnap__part_write(const char *path, const mpisnap__part *p, char *err,
                         size_t errlen)
 {
@@ -246,7 +260,7 @@ int mpisnap__part_write(const char *path, const mpisnap__part *p, char *err,
     mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no path or part");
     return mpisnap__h5_end(&h);
   }
-  if (check_part(&h, p) == 0 && mpisnap__h5_create(&h) == 0 &&
+  if (check_part(&h, p) == 0 && mpisnap__h5_create(&h, space_needed(p)) == 0 &&
       put_root(&h, p) == 0) {
     hid_t vars = make_group(&h, "/vars");
     for (size_t i = 0; i < p->nvars && h.rc == 0; i++)

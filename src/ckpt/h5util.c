@@ -2,6 +2,9 @@
  * are opened with the default sec2 driver and never with MPI-IO: the
  * writer thread must not make MPI calls (the program need not run with
  * MPI_THREAD_MULTIPLE). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* fallocate */
+#endif
 #include "ckpt/h5util.h"
 
 #include <errno.h>
@@ -139,24 +142,94 @@ static hid_t make_fapl(mpisnap__h5 *h)
   return fapl;
 }
 
-int mpisnap__h5_create(mpisnap__h5 *h)
+/* Why space is held before HDF5 writes: when a write of HDF5 1.10 fails
+ * for want of space, the file's H5Fclose fails too and leaves an identifier
+ * to a file that is half torn down, on which HDF5's own shutdown (in
+ * MPI_Finalize) then crashes.  So no HDF5 write may meet a full disk.
+ *
+ * The space is held in the file itself, by fallocate with KEEP_SIZE on
+ * HDF5's descriptor: HDF5 sees an empty file and its writes land in blocks
+ * already allocated.  A side file holds the same space first, so that a
+ * disk without room fails before HDF5 has anything to close; it shrinks to
+ * a little slack while the file takes the space over, and that slack is
+ * what lets HDF5 close the file should another process take the space in
+ * between.  Where the file system cannot allocate ahead (EOPNOTSUPP), the
+ * side file's check is all there is. */
+enum { SLACK = 256 * 1024 };
+
+static int hold_space(int fd, uint64_t need)
 {
+  int r = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)need);
+  if (r != 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
+    return 0;
+  return r != 0 ? errno : 0;
+}
+
+int mpisnap__h5_create(mpisnap__h5 *h, uint64_t need)
+{
+  char side[4200];
+  int sfd = -1, e;
+
+  if (snprintf(side, sizeof side, "%s.space", h->path) >= (int)sizeof side)
+    return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "path too long");
+  sfd = open(side, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+  if (sfd < 0)
+    return mpisnap__h5_fail(h, MPISNAP_EIO, 0, "cannot create %s: %s", side,
+                            strerror(errno));
+  if ((e = hold_space(sfd, need)) != 0) {
+    close(sfd);
+    unlink(side);
+    return mpisnap__h5_fail(h, MPISNAP_EIO, 0,
+                            "%s while reserving %llu bytes for the file",
+                            strerror(e), (unsigned long long)need);
+  }
+
   hid_t fapl = make_fapl(h);
-  if (fapl < 0)
-    return h->rc;
-  h->file = H5Fcreate(h->path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-  if (h->file < 0) {
-    int e = errno, exists = access(h->path, F_OK) == 0;
-    if (exists)
-      mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "cannot create: file exists");
-    else
-      mpisnap__h5_fail(h, MPISNAP_EIO, 1, "cannot create file: %s",
-                       strerror(e));
-  } else {
-    h->created = 1;
+  if (fapl >= 0) {
+    h->file = H5Fcreate(h->path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    if (h->file < 0) {
+      e = errno;
+      if (access(h->path, F_OK) == 0)
+        mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "cannot create: file exists");
+      else
+        mpisnap__h5_fail(h, MPISNAP_EIO, 1, "cannot create file: %s",
+                         strerror(e));
+    } else {
+      h->created = 1;
+    }
+  }
+  if (h->rc == 0) {
+    void *handle = NULL;
+    if (H5Fget_vfd_handle(h->file, fapl, &handle) < 0 || handle == NULL) {
+      mpisnap__h5_fail(h, MPISNAP_EHDF5, 1, "cannot get the file descriptor");
+    } else if (ftruncate(sfd, 0) != 0 || hold_space(sfd, SLACK) != 0 ||
+               (e = hold_space(*(int *)handle, need)) != 0) {
+      mpisnap__h5_fail(h, MPISNAP_EIO, 0,
+                       "%s while reserving %llu bytes for the file",
+                       strerror(e != 0 ? e : ENOSPC), (unsigned long long)need);
+    } else {
+      h->reserved = need;
+    }
   }
   mpisnap__h5_drop(h, fapl);
+  /* The slack goes now, before any HDF5 flush can need it. */
+  close(sfd);
+  unlink(side);
   return h->rc;
+}
+
+/* Gives back what the file held beyond its end. */
+static void release_space(mpisnap__h5 *h)
+{
+  struct stat st;
+  int fd;
+
+  if (h->reserved == 0 || (fd = open(h->path, O_WRONLY | O_CLOEXEC)) < 0)
+    return;
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < h->reserved)
+    (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    st.st_size, (off_t)(h->reserved - (uint64_t)st.st_size));
+  close(fd);
 }
 
 /* fsync of path (a file, or with dir set a directory), so the data and
@@ -198,6 +271,8 @@ int mpisnap__h5_finish_write(mpisnap__h5 *h)
       mpisnap__h5_fail(h, MPISNAP_EIO, 1, "cannot close");
     h->file = H5I_INVALID_HID;
   }
+  if (h->rc == 0)
+    release_space(h);
   if (h->rc == 0 && sync_path(h, h->path, 0) == 0)
     sync_parent(h);
   /* A half-written file must not stay behind: a retry creates it again

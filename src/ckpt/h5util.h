@@ -23,6 +23,7 @@ typedef struct mpisnap__h5 {
   void *old_data;
   hid_t file;            /* open file, or H5I_INVALID_HID */
   int created;           /* this context created the file (writer) */
+  uint64_t reserved;     /* writer: bytes of disk held for the file */
   hsize_t filesize;      /* reader: bounds every allocation */
 } mpisnap__h5;
 
@@ -40,8 +41,12 @@ int mpisnap__h5_end(mpisnap__h5 *h);
 int mpisnap__h5_fail(mpisnap__h5 *h, int code, int with_hdf5, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));
 
-/* Writer: creates h->path (fails if it exists) with the sec2 driver. */
-int mpisnap__h5_create(mpisnap__h5 *h);
+/* Writer: creates h->path (fails if it exists) with the sec2 driver and
+ * holds `need` bytes of disk for it, at least as many as the finished file
+ * takes, so that HDF5 never meets a full disk half way through the file:
+ * it handles that badly (see h5util.c).  A disk without that much room
+ * fails here, cleanly, with ENOSPC's message. */
+int mpisnap__h5_create(mpisnap__h5 *h, uint64_t need);
 /* Writer: flushes and closes the file, then fsyncs it and its directory.
  * If anything failed before or here, removes the file instead.  Returns
  * the context's code. */

@@ -140,38 +140,6 @@ void mpisnap__ck_done(uint64_t sid) {
 
 /* ---- the writer thread ---- */
 
-/* Refuse a write that cannot fit.  HDF5's own failure path on a full disk
- * leaves a file open that crashes HDF5's shutdown, and the message is
- * clearer here: the space the rank file needs is reserved first (a file
- * allocated to that size, removed just before HDF5 writes), so ranks
- * writing side by side cannot all count on the same free space. */
-static int reserve_space(const char *dir, int rank, const mpisnap__part *p,
-                         char *resv, size_t resvlen, char *err, size_t errlen) {
-  uint64_t need = 1u << 20;
-  int fd, rc;
-
-  for (size_t i = 0; i < p->nvars; i++)
-    need += p->vars[i].bytes + 4096;
-  for (size_t i = 0; i < p->nmsgs; i++)
-    need += p->msgs[i].bytes + 64;
-  if (snprintf(resv, resvlen, "%s/.reserve-%06d", dir, rank) >= (int)resvlen) {
-    resv[0] = '\0';
-    return 0;
-  }
-  fd = open(resv, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-  if (fd < 0)
-    return 0; /* cannot tell: let the write find out */
-  rc = posix_fallocate(fd, 0, (off_t)need);
-  close(fd);
-  if (rc == 0)
-    return 0;
-  unlink(resv);
-  resv[0] = '\0';
-  snprintf(err, errlen, "%s while reserving %llu bytes for the rank file",
-           strerror(rc), (unsigned long long)need);
-  return MPISNAP_EIO;
-}
-
 static void *writer_main(void *arg) {
   mpisnap__ck *k = &mpisnap__c;
 
@@ -179,7 +147,7 @@ static void *writer_main(void *arg) {
   pthread_mutex_lock(&k->mu);
   for (;;) {
     mpisnap__part *job;
-    char path[2200], err[512] = "", resv[2200] = "";
+    char path[2200], err[512] = "";
     uint64_t sid;
     double t0;
     int rc;
@@ -194,12 +162,7 @@ static void *writer_main(void *arg) {
     pthread_mutex_unlock(&k->mu);
     t0 = now();
     job->write_seconds = 0;
-    rc = reserve_space(k->job_dir, job->rank, job, resv, sizeof(resv), err,
-                       sizeof(err));
-    if (resv[0])
-      unlink(resv);
-    if (rc == 0)
-      rc = mpisnap__part_write(path, job, err, sizeof(err));
+    rc = mpisnap__part_write(path, job, err, sizeof(err));
     job->write_seconds = now() - t0;
     /* The staging buffers belong to the runtime, not to the part. */
     for (size_t i = 0; i < job->nvars; i++)
