@@ -2,6 +2,12 @@
 # Installs the build dependencies that are missing, then configures and builds
 # mpisnap into $BUILD_DIR (default: build/).  demo.sh and test.sh call it
 # first; it is safe to run again and then only rebuilds what changed.
+#
+#   scripts/setup.sh [--test-tools]
+#
+# --test-tools (test.sh) also installs what the test suite runs besides the
+# build: clang with libFuzzer for the fuzz tests, shellcheck for the
+# scripts, and munge and Slurm's daemons for the Slurm job test.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,6 +15,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools)
+case ${1:-} in
+  --test-tools)
+    PACKAGES+=(clang libclang-rt-14-dev shellcheck munge slurmctld slurmd
+      slurm-client) ;;
+  '') ;;
+  *) echo "setup.sh: unknown option '$1' (usage: setup.sh [--test-tools])" >&2; exit 2 ;;
+esac
 
 install_missing_packages() {
   local missing=() pkg

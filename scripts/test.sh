@@ -9,7 +9,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 export BUILD_DIR
 
-./scripts/setup.sh
+./scripts/setup.sh --test-tools
 
 # The engine and simulator need neither MPI nor HDF5, so they get a separate
 # sanitizer build (MPI libraries produce sanitizer noise of their own).

@@ -89,7 +89,7 @@ static void attr(rd *r, hid_t loc, const char *name, enum akind kind,
   hid_t space, type;
   char s[300];
   uint64_t v = good;
-  unsigned char buf[2 * 300];
+  unsigned char buf[2 * 310]; /* two values (a 2-element dataspace) of up to 302 bytes */
 
   if (how == 0)
     return; /* missing */
