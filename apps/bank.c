@@ -129,6 +129,11 @@ static int run_bank(const struct options *o) {
    * (sender, amount) pairs received. */
   int64_t balance = START, sent = 0, received = 0, unacked = 0, expected;
   uint64_t inhash = 0;
+  /* The source and tag of a message probed but not yet received, or -1:
+   * the safe point between the probe and the receive records it, so that a
+   * restart from that point receives the same message instead of probing
+   * afresh (the program resumes at the loop's top, not at that point). */
+  int64_t probed[2] = {-1, -1};
 
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &n);
@@ -139,6 +144,7 @@ static int run_bank(const struct options *o) {
             "protect received");
   app_check(prog, mpisnap_protect("unacked", &unacked, 1, MPI_INT64_T), "protect unacked");
   app_check(prog, mpisnap_protect("inhash", &inhash, 1, MPI_UINT64_T), "protect inhash");
+  app_check(prog, mpisnap_protect("probed", probed, 2, MPI_INT64_T), "protect probed");
   if (mpisnap_restarting()) {
     int id = mpisnap_restore();
     app_check(prog, id, "mpisnap_restore");
@@ -156,29 +162,39 @@ static int run_bank(const struct options *o) {
     int flag = 0;
     MPI_Status st;
 
-    /* Incoming messages first, then a new transfer if the window allows. */
-    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
-    if (!flag && !(sent < o->transfers && unacked < o->window)) {
-      /* Nothing has arrived and nothing may be sent: an acknowledgement or
-       * a transfer is on its way.  Wait for it inside MPI rather than spin
-       * without safe points: a rank blocked in MPI keeps mpisnap's control
-       * rounds going and is stopped by the library once a
-       * checkpoint-and-exit has committed, whereas a rank spinning on
-       * MPI_Iprobe alone would never learn of it. */
-      MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+    if (probed[0] >= 0) {
+      /* Restarted from the safe point below: the message probed there. */
       flag = 1;
-    }
-    if (flag) {
-      /* A safe point before the message is consumed as well: a rank that
-       * has just learned of a snapshot (from the marker ahead of this
-       * message) records here rather than after consuming the message, so
-       * the message is not early and the checkpoint stays exact. */
-      app_check(prog, mpisnap_point(), "mpisnap_point");
-      if (mpisnap_should_exit()) {
-        stopped = 1;
-        break;
+      st.MPI_SOURCE = (int)probed[0];
+      st.MPI_TAG = (int)probed[1];
+    } else {
+      /* Incoming messages first, then a new transfer if the window allows. */
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+      if (!flag && !(sent < o->transfers && unacked < o->window)) {
+        /* Nothing has arrived and nothing may be sent: an acknowledgement
+         * or a transfer is on its way.  Wait for it inside MPI rather than
+         * spin without safe points: a rank blocked in MPI keeps mpisnap's
+         * control rounds going and is stopped by the library once a
+         * checkpoint-and-exit has committed, whereas a rank spinning on
+         * MPI_Iprobe alone would never learn of it. */
+        MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+        flag = 1;
+      }
+      if (flag) {
+        /* A safe point before the message is consumed as well: a rank that
+         * has just learned of a snapshot (from the marker ahead of this
+         * message) records here rather than after consuming the message,
+         * so the message is not early and the checkpoint stays exact. */
+        probed[0] = st.MPI_SOURCE;
+        probed[1] = st.MPI_TAG;
+        app_check(prog, mpisnap_point(), "mpisnap_point");
+        if (mpisnap_should_exit()) {
+          stopped = 1;
+          break;
+        }
       }
     }
+    probed[0] = probed[1] = -1;
     if (flag && st.MPI_TAG == TAG_TRANSFER) {
       int64_t amount;
       MPI_Recv(&amount, 1, MPI_INT64_T, st.MPI_SOURCE, TAG_TRANSFER, MPI_COMM_WORLD,
