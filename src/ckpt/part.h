@@ -177,5 +177,7 @@ uint64_t mpisnap__max_id(const char *dir);
 
 /* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
 uint32_t mpisnap__crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same without the SSE4.2 instruction (for the tests). */
+uint32_t mpisnap__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 #endif /* MPISNAP_CKPT_PART_H */
