@@ -9,8 +9,9 @@
 # so that this script becomes the batch shell and receives the signal of
 # `#SBATCH --signal=B:USR2@60`.  It forwards SIGUSR2 to the job step, whose
 # ranks then checkpoint at their next safe point and stop with status 85.
-# Even without the signal the library stops the program in time: under
-# Slurm it reads the job's end time (MPISNAP_WALLTIME, README.md).
+# Even without the signal the library stops the program in time: it reads
+# the job's end time from SLURM_JOB_END_TIME (Slurm 23.02 and later), or
+# this script sets MPISNAP_WALLTIME from squeue's time left.
 #
 # What it sets, unless already set:
 #   MPISNAP_RESTART=auto       continue from the newest checkpoint if any
@@ -56,6 +57,25 @@ if [ -z "${MPISNAP_INTERVAL:-}" ] && [ -z "${MPISNAP_EVERY:-}" ]; then
   export MPISNAP_INTERVAL=600
 fi
 mkdir -p "$MPISNAP_DIR" || die "cannot create $MPISNAP_DIR"
+
+# The job's time left in seconds, from squeue's [D-][HH:]MM:SS.
+time_left() {
+  local t d=0 h=0 m=0 s=0
+  t=$(squeue -h -j "$SLURM_JOB_ID" -o %L 2>/dev/null) || return 1
+  [[ $t =~ ^(([0-9]+)-)?(([0-9]+):)?([0-9]+):([0-9]+)$ ]] || return 1
+  d=${BASH_REMATCH[2]:-0} h=${BASH_REMATCH[4]:-0}
+  m=${BASH_REMATCH[5]} s=${BASH_REMATCH[6]}
+  echo $(((((10#$d * 24) + 10#$h) * 60 + 10#$m) * 60 + 10#$s))
+}
+# The library stops the job in time by itself when it knows the job's end:
+# Slurm 23.02 and later give it SLURM_JOB_END_TIME; before that (Debian 12
+# has 22.05) it gets MPISNAP_WALLTIME from the time left now.  The signal
+# stays the main way; this is for a signal that never comes.
+if [ -z "${MPISNAP_WALLTIME:-}" ] && [ -z "${SLURM_JOB_END_TIME:-}" ] &&
+    left=$(time_left) && [ "$left" -gt 0 ]; then
+  export MPISNAP_WALLTIME=$left
+  say "time left: $left s (MPISNAP_WALLTIME)"
+fi
 
 case ${MPISNAP_LAUNCHER:-srun} in
   srun) launcher=(srun) ;;
