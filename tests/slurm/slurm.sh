@@ -2,12 +2,13 @@
 # jobs/slurm/ under a real Slurm: starts munged, slurmctld and slurmd (from
 # the Debian packages munge, slurmctld and slurmd) on this machine with a
 # private configuration and submits jobs/slurm/heat2d.sbatch with a time
-# limit of one minute (Slurm's smallest) for about 90 seconds of work.
-# Before each limit the application must checkpoint and stop with status
-# 85 -- told by Slurm's --signal or by the job's end time, whichever comes
-# first -- and the job must requeue itself, restart from its checkpoint and,
-# after as many requeues as it takes, finish with the answer of an
-# uninterrupted run.
+# limit of one minute (Slurm's smallest) for about 90 seconds of work,
+# twice: once with Slurm's --signal as the script asks, once with a signal
+# the batch shell ignores.  Before each limit the application must
+# checkpoint and stop with status 85 -- told by the signal, or by its own
+# clock (MPISNAP_WALLTIME) -- and the job must requeue itself, restart
+# from its checkpoint and, after as many requeues as it takes, finish with
+# the answer of an uninterrupted run.
 #
 # Skips (77) with the reason when Slurm cannot be set up here: not root,
 # the packages are missing, or the daemons do not come up.
@@ -132,41 +133,59 @@ ref=$(cd "$work/ref" && MPISNAP_DIR=$work/ref "$mpiexec" -n 4 --oversubscribe "$
 [ -n "$ref" ] || fail "the uninterrupted run printed no ANSWER"
 echo "reference: $ref"
 
-# ---- the job ---------------------------------------------------------------------
+# ---- the jobs --------------------------------------------------------------------
 # The sbatch script finds mpisnap-job.sh through MPISNAP_JOBS and the
 # application on PATH; both reach the job through sbatch's environment.
 # The node claims 4 CPUs whatever the machine has: mpirun, seeing 4 slots,
 # would bind each rank to a core and poll without yielding, which on a
 # 2-core machine makes every iteration wait for a scheduler time slice.
 # --time and --signal on the command line override the script's own.
-mkdir -p "$work/submit"
-cd "$work/submit" || fail "no submit directory"
-start=$SECONDS
-job=$(PATH=$(dirname "$heat2d"):$PATH MPISNAP_JOBS=$jobs MPISNAP_LAUNCHER=mpirun \
-  MPISNAP_LAUNCHER_FLAGS="--oversubscribe --bind-to none --mca mpi_yield_when_idle 1" \
-  MPISNAP_INTERVAL=10 \
-  sbatch --parsable --ntasks=4 --time=1 --signal=B:USR2@20 \
-  "$jobs/heat2d.sbatch" "${args[@]}" -s 1000) || fail "sbatch failed"
-echo "submitted job $job: time limit 1 minute, about 90 s of work"
-out=$work/submit/heat2d-$job.out
+#
+# run_job NAME SIGNAL: submits heat2d.sbatch with a one-minute limit and
+# Slurm's --signal=SIGNAL, waits for it to finish after its requeues and
+# checks the answer.  Sets OUT to the job's output.
+run_job() {
+  local name=$1 signal=$2 state restarts stops got start=$SECONDS
+  mkdir -p "$work/$name"
+  cd "$work/$name" || fail "no directory $work/$name"
+  job=$(PATH=$(dirname "$heat2d"):$PATH MPISNAP_JOBS=$jobs MPISNAP_LAUNCHER=mpirun \
+    MPISNAP_LAUNCHER_FLAGS="--oversubscribe --bind-to none --mca mpi_yield_when_idle 1" \
+    MPISNAP_INTERVAL=10 MPISNAP_VERBOSE=1 \
+    sbatch --parsable --ntasks=4 --time=1 --signal="$signal" \
+    "$jobs/heat2d.sbatch" "${args[@]}" -s 1000) || fail "$name: sbatch failed"
+  echo "$name: job $job, time limit 1 minute, --signal=$signal, about 90 s of work"
+  OUT=$work/$name/heat2d-$job.out
 
-state=''
-while [ $((SECONDS - start)) -lt 600 ]; do
-  state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-  case $state in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) break ;; esac
-  sleep 1
-done
-restarts=$(scontrol show job "$job" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
-echo "job $job: $state after ${restarts:-?} requeues, $((SECONDS - start)) s"
-grep -E '^(mpisnap-job|mpisnap:|RESTARTED|heat2d|ANSWER)' "$out"
-[ "$state" = COMPLETED ] || fail "the job ended ${state:-in no known state}: $(tail -5 "$out")"
-stops=$(grep -c 'checkpointed and stopped (status 85): resubmitting' "$out")
-[ "$stops" -ge 1 ] || fail "the job never stopped with status 85 before its time limit"
-[ "${restarts:-0}" -eq "$stops" ] ||
-  fail "$stops stops with status 85 but ${restarts:-?} requeues"
-[ "$(grep -c '^RESTARTED FROM' "$out")" -eq "$stops" ] ||
-  fail "not every requeued run restarted from a checkpoint"
-grep -q 'DUE TO TIME LIMIT' "$out" && fail "Slurm killed a run at its time limit"
-got=$(grep '^ANSWER' "$out" | tail -1)
-[ "$got" = "$ref" ] || fail "answer '$got' differs from the reference '$ref'"
-echo "slurm.sh: ok: $((stops + 1)) runs of at most a minute each gave the reference answer"
+  state=''
+  while [ $((SECONDS - start)) -lt 600 ]; do
+    state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+    case $state in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) break ;; esac
+    sleep 1
+  done
+  restarts=$(scontrol show job "$job" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
+  echo "$name: job $job $state after ${restarts:-?} requeues, $((SECONDS - start)) s"
+  grep -E '^(mpisnap-job|RESTARTED|ANSWER)|checkpoint and exit|stopping after' "$OUT"
+  [ "$state" = COMPLETED ] || fail "$name: the job ended ${state:-in no known state}: $(tail -5 "$OUT")"
+  stops=$(grep -c 'checkpointed and stopped (status 85): resubmitting' "$OUT")
+  [ "$stops" -ge 1 ] || fail "$name: the job never stopped with status 85 before its time limit"
+  [ "${restarts:-0}" -eq "$stops" ] ||
+    fail "$name: $stops stops with status 85 but ${restarts:-?} requeues"
+  [ "$(grep -c '^RESTARTED FROM' "$OUT")" -eq "$stops" ] ||
+    fail "$name: not every requeued run restarted from a checkpoint"
+  grep -q 'DUE TO TIME LIMIT' "$OUT" && fail "$name: Slurm killed a run at its time limit"
+  got=$(grep '^ANSWER' "$OUT" | tail -1)
+  [ "$got" = "$ref" ] || fail "$name: answer '$got' differs from the reference '$ref'"
+  echo "$name: ok: $((stops + 1)) runs of at most a minute each gave the reference answer"
+  job=''
+}
+
+# 1. As the scripts ask: Slurm signals the batch shell before the limit.
+run_job signal B:USR2@20
+grep -q 'SIGUSR2: asking the application' "$OUT" || fail "signal: no SIGUSR2 reached the job"
+# 2. A signal that never comes (the batch shell ignores SIGURG): the
+# library's own clock, MPISNAP_WALLTIME from mpisnap-job.sh, must stop it.
+run_job clock B:URG@20
+grep -q 'SIGUSR2' "$OUT" && fail "clock: a SIGUSR2 reached the job"
+grep -q 'wall-clock limit near: checkpoint and exit' "$OUT" ||
+  fail "clock: the library did not stop the job on its wall-clock limit"
+echo "slurm.sh: ok"
