@@ -49,6 +49,59 @@ static inline int app_long_opt(int argc, char **argv, int *i, long lo, long hi,
   return 0;
 }
 
+/* One command-line option: a flag (sets *flag to 1), an integer in
+ * [lo, hi] (*num) or a string (*str).  Tables end with a NULL name. */
+struct app_opt {
+  const char *name;
+  long lo, hi;
+  long *num;
+  int *flag;
+  const char **str;
+};
+
+/* Reads every argument against the options table; on a wrong or unknown
+ * argument writes a message naming it into err and returns -1. */
+static inline int app_parse(int argc, char **argv, const struct app_opt *opts,
+                            char *err, size_t errlen) {
+  for (int i = 1; i < argc; i++) {
+    const struct app_opt *o = opts;
+    while (o->name != NULL && strcmp(o->name, argv[i]) != 0)
+      o++;
+    if (o->name == NULL) {
+      snprintf(err, errlen, "unknown argument '%s'", argv[i]);
+      return -1;
+    }
+    if (o->num != NULL) {
+      if (app_long_opt(argc, argv, &i, o->lo, o->hi, o->num, err, errlen) != 0)
+        return -1;
+    } else if (o->str != NULL) {
+      if (i + 1 >= argc) {
+        snprintf(err, errlen, "option %s needs a value", o->name);
+        return -1;
+      }
+      *o->str = argv[++i];
+    } else {
+      *o->flag = 1;
+    }
+  }
+  return 0;
+}
+
+/* For a program that will not run: after a bad command line (bad != 0,
+ * err says why) or for -h, prints the message or the usage on rank 0,
+ * ends MPI and returns the exit status. */
+static inline int app_usage_exit(const char *prog, int rank, int bad,
+                                 const char *err, void (*usage)(FILE *)) {
+  if (rank == 0) {
+    if (bad != 0)
+      fprintf(stderr, "%s: %s\nTry '%s -h' for help.\n", prog, err, prog);
+    else
+      usage(stdout);
+  }
+  MPI_Finalize();
+  return bad != 0 ? APP_EXIT_USAGE : 0;
+}
+
 /* Stops the job if an mpisnap call failed: a failure here means the
  * library refused the program's use of it, which no retry would fix. */
 static inline void app_check(const char *prog, int rc, const char *what) {

@@ -70,32 +70,16 @@ static void usage(FILE *out) {
 static int parse(int argc, char **argv, struct options *o, char *err,
                  size_t errlen) {
   *o = (struct options){.transfers = 2000, .window = 2};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int rc = 0;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-      o->help = 1;
-    else if (strcmp(a, "-t") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 1L << 40, &o->transfers, err, errlen);
-    else if (strcmp(a, "-w") == 0)
-      rc = app_long_opt(argc, argv, &i, 1, 1000000, &o->window, err, errlen);
-    else if (strcmp(a, "-s") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 10000000, &o->nap, err, errlen);
-    else if (strcmp(a, "--check-dir") == 0) {
-      if (i + 1 >= argc) {
-        snprintf(err, errlen, "option --check-dir needs a directory");
-        rc = -1;
-      } else {
-        o->check_dir = argv[++i];
-      }
-    } else {
-      snprintf(err, errlen, "unknown argument '%s'", a);
-      rc = -1;
-    }
-    if (rc != 0)
-      return -1;
-  }
-  return 0;
+  const struct app_opt opts[] = {
+    {"-h", .flag = &o->help},
+    {"--help", .flag = &o->help},
+    {"-t", .lo = 0, .hi = 1L << 40, .num = &o->transfers},
+    {"-w", .lo = 1, .hi = 1000000, .num = &o->window},
+    {"-s", .lo = 0, .hi = 10000000, .num = &o->nap},
+    {"--check-dir", .str = &o->check_dir},
+    {.name = NULL},
+  };
+  return app_parse(argc, argv, opts, err, errlen);
 }
 
 /* ---- the bank ---------------------------------------------------------- */
@@ -494,16 +478,8 @@ int main(int argc, char **argv) {
       bad = -1;
     }
   }
-  if (bad != 0 || o.help) {
-    if (rank == 0) {
-      if (bad != 0)
-        fprintf(stderr, "%s: %s\nTry '%s -h' for help.\n", prog, err, prog);
-      else
-        usage(stdout);
-    }
-    MPI_Finalize();
-    return bad != 0 ? APP_EXIT_USAGE : 0;
-  }
+  if (bad != 0 || o.help)
+    return app_usage_exit(prog, rank, bad, err, usage);
   run_bank(&o);
   MPI_Finalize();
   return 0;

@@ -73,29 +73,17 @@ static void usage(FILE *out) {
 static int parse(int argc, char **argv, struct options *o, char *err,
                  size_t errlen) {
   *o = (struct options){.n = 256, .iters = 1000, .every = 100};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int rc = 0;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-      o->help = 1;
-    else if (strcmp(a, "-v") == 0)
-      o->verbose = 1;
-    else if (strcmp(a, "-n") == 0)
-      rc = app_long_opt(argc, argv, &i, 1, 1L << 20, &o->n, err, errlen);
-    else if (strcmp(a, "-i") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 1L << 40, &o->iters, err, errlen);
-    else if (strcmp(a, "-r") == 0)
-      rc = app_long_opt(argc, argv, &i, 1, 1L << 40, &o->every, err, errlen);
-    else if (strcmp(a, "-s") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 10000000, &o->nap, err, errlen);
-    else {
-      snprintf(err, errlen, "unknown argument '%s'", a);
-      rc = -1;
-    }
-    if (rc != 0)
-      return -1;
-  }
-  return 0;
+  const struct app_opt opts[] = {
+    {"-h", .flag = &o->help},
+    {"--help", .flag = &o->help},
+    {"-v", .flag = &o->verbose},
+    {"-n", .lo = 1, .hi = 1L << 20, .num = &o->n},
+    {"-i", .lo = 0, .hi = 1L << 40, .num = &o->iters},
+    {"-r", .lo = 1, .hi = 1L << 40, .num = &o->every},
+    {"-s", .lo = 0, .hi = 10000000, .num = &o->nap},
+    {.name = NULL},
+  };
+  return app_parse(argc, argv, opts, err, errlen);
 }
 
 /* The part of [0, n) that block c of p owns: the first n % p blocks get one
@@ -224,16 +212,8 @@ int main(int argc, char **argv) {
              "ranks: every rank needs at least one cell", o.n, dims[0], dims[1]);
     bad = -1;
   }
-  if (bad != 0 || o.help) {
-    if (rank == 0) {
-      if (bad != 0)
-        fprintf(stderr, "%s: %s\nTry '%s -h' for help.\n", prog, err, prog);
-      else
-        usage(stdout);
-    }
-    MPI_Finalize();
-    return bad != 0 ? APP_EXIT_USAGE : 0;
-  }
+  if (bad != 0 || o.help)
+    return app_usage_exit(prog, rank, bad, err, usage);
 
   /* mpisnap comes first, before any communication and before the
    * Cartesian communicator is created. */

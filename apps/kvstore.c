@@ -71,29 +71,17 @@ static void usage(FILE *out) {
 static int parse(int argc, char **argv, struct options *o, char *err,
                  size_t errlen) {
   *o = (struct options){.servers = 3, .ops = 500, .keys = 60};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int rc = 0;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-      o->help = 1;
-    else if (strcmp(a, "-v") == 0)
-      o->verbose = 1;
-    else if (strcmp(a, "-S") == 0)
-      rc = app_long_opt(argc, argv, &i, 1, 1 << 20, &o->servers, err, errlen);
-    else if (strcmp(a, "-o") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 1L << 40, &o->ops, err, errlen);
-    else if (strcmp(a, "-k") == 0)
-      rc = app_long_opt(argc, argv, &i, 1, 1 << 24, &o->keys, err, errlen);
-    else if (strcmp(a, "-s") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 10000000, &o->nap, err, errlen);
-    else {
-      snprintf(err, errlen, "unknown argument '%s'", a);
-      rc = -1;
-    }
-    if (rc != 0)
-      return -1;
-  }
-  return 0;
+  const struct app_opt opts[] = {
+    {"-h", .flag = &o->help},
+    {"--help", .flag = &o->help},
+    {"-v", .flag = &o->verbose},
+    {"-S", .lo = 1, .hi = 1 << 20, .num = &o->servers},
+    {"-o", .lo = 0, .hi = 1L << 40, .num = &o->ops},
+    {"-k", .lo = 1, .hi = 1 << 24, .num = &o->keys},
+    {"-s", .lo = 0, .hi = 10000000, .num = &o->nap},
+    {.name = NULL},
+  };
+  return app_parse(argc, argv, opts, err, errlen);
 }
 
 /* ---- who holds a key ---------------------------------------------------- */
@@ -338,16 +326,8 @@ int main(int argc, char **argv) {
              "of its own", o.keys, n - o.servers);
     bad = -1;
   }
-  if (bad != 0 || o.help) {
-    if (rank == 0) {
-      if (bad != 0)
-        fprintf(stderr, "%s: %s\nTry '%s -h' for help.\n", prog, err, prog);
-      else
-        usage(stdout);
-    }
-    MPI_Finalize();
-    return bad != 0 ? APP_EXIT_USAGE : 0;
-  }
+  if (bad != 0 || o.help)
+    return app_usage_exit(prog, rank, bad, err, usage);
 
   app_check(prog, mpisnap_init(MPI_COMM_WORLD, MPISNAP_INDEPENDENT), "mpisnap_init");
   /* A server protects its store and counters, a client its progress, the

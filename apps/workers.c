@@ -54,23 +54,14 @@ static void usage(FILE *out) {
 static int parse(int argc, char **argv, struct options *o, char *err,
                  size_t errlen) {
   *o = (struct options){.tasks = 400};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int rc = 0;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-      o->help = 1;
-    else if (strcmp(a, "-t") == 0)
-      rc = app_long_opt(argc, argv, &i, 1, 1L << 30, &o->tasks, err, errlen);
-    else if (strcmp(a, "-s") == 0)
-      rc = app_long_opt(argc, argv, &i, 0, 1000000, &o->nap, err, errlen);
-    else {
-      snprintf(err, errlen, "unknown argument '%s'", a);
-      rc = -1;
-    }
-    if (rc != 0)
-      return -1;
-  }
-  return 0;
+  const struct app_opt opts[] = {
+    {"-h", .flag = &o->help},
+    {"--help", .flag = &o->help},
+    {"-t", .lo = 1, .hi = 1L << 30, .num = &o->tasks},
+    {"-s", .lo = 0, .hi = 1000000, .num = &o->nap},
+    {.name = NULL},
+  };
+  return app_parse(argc, argv, opts, err, errlen);
 }
 
 /* The work: a result that depends on the task only, and 1 to 4 units of
@@ -161,16 +152,8 @@ int main(int argc, char **argv) {
     snprintf(err, sizeof(err), "needs at least 2 ranks (a master and a worker)");
     bad = -1;
   }
-  if (bad != 0 || o.help) {
-    if (rank == 0) {
-      if (bad != 0)
-        fprintf(stderr, "%s: %s\nTry '%s -h' for help.\n", prog, err, prog);
-      else
-        usage(stdout);
-    }
-    MPI_Finalize();
-    return bad != 0 ? APP_EXIT_USAGE : 0;
-  }
+  if (bad != 0 || o.help)
+    return app_usage_exit(prog, rank, bad, err, usage);
 
   app_check(prog, mpisnap_init(MPI_COMM_WORLD, MPISNAP_INDEPENDENT), "mpisnap_init");
   if (rank == 0) {
