@@ -50,6 +50,20 @@ int cli_opt_eq(const char *arg, const char *name, const char **value);
  * error, if there is none. */
 const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i,
                           const char *name, const char *inline_value);
+/* One option of a subcommand: a flag (sets *flag to 1) or, with value
+ * set, an option that takes a value ("--name V" or "--name=V").  Tables
+ * end with a NULL name. */
+typedef struct cli_opt {
+  const char *name;
+  int *flag;
+  const char **value;
+} cli_opt;
+/* Reads argv[1..] against opts; everything else (and everything after
+ * "--") is positional and goes to pos, at most maxpos of them (*npos says
+ * how many).  Returns CLI_OK, or CLI_USAGE after reporting the first
+ * unknown option, missing value or extra argument. */
+int cli_parse_args(const char *cmd, int argc, char **argv, const cli_opt *opts,
+                   const char **pos, int maxpos, int *npos);
 /* Parses a checkpoint id: decimal digits only.  Returns 1 on success. */
 int cli_parse_id(const char *s, uint64_t *id);
 /* Whether s is made of decimal digits only (and not empty). */
@@ -75,6 +89,10 @@ typedef struct cli_entry {
  * id then kind.  Returns the count and a malloc'd array, or -1 with errno
  * set. */
 int cli_scan(const char *dir, cli_entry **out);
+/* cli_open_dir, then cli_scan: the entries of the checkpoint directory arg
+ * (resolved into out).  Returns the count, or -1 after reporting why. */
+int cli_open_scan(const char *cmd, const char *arg, char *out, size_t len,
+                  cli_entry **entries);
 /* The first entry of the given kind and id, or NULL. */
 const cli_entry *cli_find(const cli_entry *e, int n, int kind, uint64_t id);
 
@@ -150,6 +168,8 @@ void cli_json_null(cli_json *j, const char *key);
 void cli_json_key(cli_json *j, const char *key, uint64_t comm_key);
 /* Ends the document with a newline. */
 void cli_json_finish(cli_json *j);
+/* The master file's fields that list and show both print. */
+void cli_json_meta(cli_json *j, const mpisnap__meta *m);
 
 /* --- comms.c: communicators --------------------------------------------- */
 

@@ -70,23 +70,8 @@ static void print_json(const char *dir, row *rows, int n)
     cli_json_str(&j, "state", r->state);
     cli_json_str(&j, "name", r->e->name);
     if (m != NULL) {
-      cli_json_i64(&j, "ranks", m->nranks);
-      cli_json_str(&j, "mode", m->mode ? "independent" : "collective");
-      cli_json_bool(&j, "exact", m->exact);
-      cli_json_u64(&j, "protected_bytes", m->total_bytes);
+      cli_json_meta(&j, m);
       cli_json_u64(&j, "disk_bytes", r->disk);
-      cli_json_u64(&j, "inflight_messages", m->inflight_msgs);
-      cli_json_u64(&j, "early_messages", m->early_msgs);
-      cli_json_u64(&j, "markers", m->markers);
-      cli_json_f64(&j, "stall_seconds_max", m->stall_seconds_max);
-      cli_json_f64(&j, "write_seconds_max", m->write_seconds_max);
-      cli_json_f64(&j, "commit_seconds", m->commit_seconds);
-      if (m->parent != 0)
-        cli_json_u64(&j, "parent", m->parent);
-      else
-        cli_json_null(&j, "parent");
-      cli_json_str(&j, "program", m->program);
-      cli_json_str(&j, "created", m->created);
     }
     cli_json_begin_arr(&j, "problems");
     for (size_t k = 0; k < r->ck.problems.n; k++)
@@ -153,32 +138,16 @@ static void print_table(const char *dir, row *rows, int n)
 static int run(int argc, char **argv)
 {
   const char *dirarg = NULL;
-  int json = 0, quick = 0, opts = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (opts && strcmp(a, "--") == 0)
-      opts = 0;
-    else if (opts && strcmp(a, "--json") == 0)
-      json = 1;
-    else if (opts && strcmp(a, "--quick") == 0)
-      quick = 1;
-    else if (opts && a[0] == '-' && a[1] != '\0')
-      return cli_usage_error(CMD, "unknown option '%s'", a);
-    else if (dirarg == NULL)
-      dirarg = a;
-    else
-      return cli_usage_error(CMD, "unexpected argument '%s' (one DIR only)",
-                             a);
-  }
+  int json = 0, quick = 0, npos;
+  const cli_opt opts[] = {{"--json", &json, NULL}, {"--quick", &quick, NULL},
+                          {NULL, NULL, NULL}};
+  if (cli_parse_args(CMD, argc, argv, opts, &dirarg, 1, &npos) != CLI_OK)
+    return CLI_USAGE;
   char dir[CLI_PATH];
-  if (cli_open_dir(CMD, dirarg, dir, sizeof dir) != CLI_OK)
-    return CLI_FAIL;
   cli_entry *e = NULL;
-  int n = cli_scan(dir, &e);
-  if (n < 0) {
-    cli_error(CMD, "cannot read directory '%s'", dir);
+  int n = cli_open_scan(CMD, dirarg, dir, sizeof dir, &e);
+  if (n < 0)
     return CLI_FAIL;
-  }
   row *rows = calloc((size_t)n + 1, sizeof *rows);
   if (rows == NULL) {
     free(e);

@@ -165,6 +165,38 @@ const char *cli_opt_value(const char *cmd, int argc, char **argv, int *i,
   return argv[++*i];
 }
 
+int cli_parse_args(const char *cmd, int argc, char **argv, const cli_opt *opts,
+                   const char **pos, int maxpos, int *npos)
+{
+  int options = 1;
+  *npos = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    const cli_opt *o = opts;
+    if (options && strcmp(a, "--") == 0) {
+      options = 0;
+      continue;
+    }
+    if (options && a[0] == '-' && a[1] != '\0') {
+      while (o->name != NULL && !cli_opt_eq(a, o->name, &v))
+        o++;
+      if (o->name == NULL)
+        return cli_usage_error(cmd, "unknown option '%s'", a);
+      if (o->value == NULL && v != NULL)
+        return cli_usage_error(cmd, "option '%s' takes no value", o->name);
+      if (o->value == NULL)
+        *o->flag = 1;
+      else if ((*o->value = cli_opt_value(cmd, argc, argv, &i, o->name, v)) == NULL)
+        return CLI_USAGE;
+    } else if (*npos < maxpos) {
+      pos[(*npos)++] = a;
+    } else {
+      return cli_usage_error(cmd, "unexpected argument '%s'", a);
+    }
+  }
+  return CLI_OK;
+}
+
 int cli_all_digits(const char *s)
 {
   if (*s == '\0')

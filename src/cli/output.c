@@ -308,3 +308,23 @@ void cli_json_finish(cli_json *j)
 {
   fputc('\n', j->out);
 }
+
+void cli_json_meta(cli_json *j, const mpisnap__meta *m)
+{
+  cli_json_i64(j, "ranks", m->nranks);
+  cli_json_str(j, "mode", m->mode ? "independent" : "collective");
+  cli_json_bool(j, "exact", m->exact);
+  if (m->parent != 0)
+    cli_json_u64(j, "parent", m->parent);
+  else
+    cli_json_null(j, "parent");
+  cli_json_str(j, "program", m->program);
+  cli_json_str(j, "created", m->created);
+  cli_json_u64(j, "protected_bytes", m->total_bytes);
+  cli_json_u64(j, "inflight_messages", m->inflight_msgs);
+  cli_json_u64(j, "early_messages", m->early_msgs);
+  cli_json_u64(j, "markers", m->markers);
+  cli_json_f64(j, "stall_seconds_max", m->stall_seconds_max);
+  cli_json_f64(j, "write_seconds_max", m->write_seconds_max);
+  cli_json_f64(j, "commit_seconds", m->commit_seconds);
+}

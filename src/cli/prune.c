@@ -263,30 +263,14 @@ static void report(pruner *p, uint64_t keep)
 static int run(int argc, char **argv)
 {
   const char *dirarg = NULL, *keeparg = NULL;
-  int partial = 0, opts = 1;
+  int partial = 0, npos;
   pruner p;
   memset(&p, 0, sizeof p);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v;
-    if (opts && strcmp(a, "--") == 0)
-      opts = 0;
-    else if (opts && strcmp(a, "--json") == 0)
-      p.json = 1;
-    else if (opts && strcmp(a, "--dry-run") == 0)
-      p.dry = 1;
-    else if (opts && strcmp(a, "--partial") == 0)
-      partial = 1;
-    else if (opts && cli_opt_eq(a, "--keep", &v)) {
-      if ((keeparg = cli_opt_value(CMD, argc, argv, &i, "--keep", v)) == NULL)
-        return CLI_USAGE;
-    } else if (opts && a[0] == '-' && a[1] != '\0')
-      return cli_usage_error(CMD, "unknown option '%s'", a);
-    else if (dirarg == NULL)
-      dirarg = a;
-    else
-      return cli_usage_error(CMD, "unexpected argument '%s' (one DIR only)",
-                             a);
-  }
+  const cli_opt opts[] = {{"--json", &p.json, NULL}, {"--dry-run", &p.dry, NULL},
+                          {"--partial", &partial, NULL},
+                          {"--keep", NULL, &keeparg}, {NULL, NULL, NULL}};
+  if (cli_parse_args(CMD, argc, argv, opts, &dirarg, 1, &npos) != CLI_OK)
+    return CLI_USAGE;
   uint64_t keep;
   if (keeparg == NULL)
     return cli_usage_error(CMD, "say how many checkpoints to keep with "
@@ -297,14 +281,14 @@ static int run(int argc, char **argv)
     return cli_usage_error(CMD, "refusing --keep 0: keeping 0 would delete "
                            "every checkpoint (the newest is always kept)");
   char dir[CLI_PATH];
-  if (cli_open_dir(CMD, dirarg, dir, sizeof dir) != CLI_OK)
+  cli_entry *e = NULL;
+  int n = cli_open_scan(CMD, dirarg, dir, sizeof dir, &e);
+  if (n < 0)
     return CLI_FAIL;
   p.dir = dir;
-  cli_entry *e = NULL;
-  int n = cli_scan(dir, &e);
   p.dfd = open(dir, O_RDONLY | O_DIRECTORY);
   p.removed = n > 0 ? calloc((size_t)n, sizeof *p.removed) : NULL;
-  if (n < 0 || p.dfd < 0 || (n > 0 && p.removed == NULL)) {
+  if (p.dfd < 0 || (n > 0 && p.removed == NULL)) {
     cli_error(CMD, "cannot read directory '%s': %s", dir, strerror(errno));
     free(e);
     free(p.removed);

@@ -152,22 +152,7 @@ static void print_json(const shown *s)
   cli_json_str(&j, "directory", s->dir);
   cli_json_u64(&j, "id", s->id);
   cli_json_str(&j, "path", s->ckdir);
-  cli_json_i64(&j, "ranks", m->nranks);
-  cli_json_str(&j, "mode", m->mode ? "independent" : "collective");
-  cli_json_bool(&j, "exact", m->exact);
-  if (m->parent != 0)
-    cli_json_u64(&j, "parent", m->parent);
-  else
-    cli_json_null(&j, "parent");
-  cli_json_str(&j, "program", m->program);
-  cli_json_str(&j, "created", m->created);
-  cli_json_u64(&j, "protected_bytes", m->total_bytes);
-  cli_json_u64(&j, "inflight_messages", m->inflight_msgs);
-  cli_json_u64(&j, "early_messages", m->early_msgs);
-  cli_json_u64(&j, "markers", m->markers);
-  cli_json_f64(&j, "stall_seconds_max", m->stall_seconds_max);
-  cli_json_f64(&j, "write_seconds_max", m->write_seconds_max);
-  cli_json_f64(&j, "commit_seconds", m->commit_seconds);
+  cli_json_meta(&j, m);
   cli_json_begin_arr(&j, "rank_files");
   for (int r = s->first; r <= s->last; r++)
     json_rank(&j, s, r);
@@ -395,31 +380,19 @@ static int show(shown *s, int json, int rank, int all)
 
 static int run(int argc, char **argv)
 {
-  const char *pos[2];
-  int npos = 0, json = 0, all = 0, opts = 1;
+  const char *pos[2], *rankarg = NULL;
+  int npos, json = 0, all = 0;
   long rank = -1;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v;
-    if (opts && strcmp(a, "--") == 0) {
-      opts = 0;
-    } else if (opts && strcmp(a, "--json") == 0) {
-      json = 1;
-    } else if (opts && strcmp(a, "--all") == 0) {
-      all = 1;
-    } else if (opts && cli_opt_eq(a, "--rank", &v)) {
-      uint64_t r;
-      if ((v = cli_opt_value(CMD, argc, argv, &i, "--rank", v)) == NULL)
-        return CLI_USAGE;
-      if (!cli_parse_id(v, &r) || r > INT32_MAX)
-        return cli_usage_error(CMD, "--rank needs a rank number, not '%s'", v);
-      rank = (long)r;
-    } else if (opts && a[0] == '-' && a[1] != '\0') {
-      return cli_usage_error(CMD, "unknown option '%s'", a);
-    } else if (npos < 2) {
-      pos[npos++] = a;
-    } else {
-      return cli_usage_error(CMD, "unexpected argument '%s'", a);
-    }
+  const cli_opt opts[] = {{"--json", &json, NULL}, {"--all", &all, NULL},
+                          {"--rank", NULL, &rankarg}, {NULL, NULL, NULL}};
+  if (cli_parse_args(CMD, argc, argv, opts, pos, 2, &npos) != CLI_OK)
+    return CLI_USAGE;
+  if (rankarg != NULL) {
+    uint64_t r;
+    if (!cli_parse_id(rankarg, &r) || r > INT32_MAX)
+      return cli_usage_error(CMD, "--rank needs a rank number, not '%s'",
+                             rankarg);
+    rank = (long)r;
   }
   if (npos == 0)
     return cli_usage_error(CMD, "which checkpoint? Give its ID "
@@ -431,15 +404,11 @@ static int run(int argc, char **argv)
     return cli_usage_error(CMD, "'%s' is not a checkpoint ID (a number such "
                            "as 12)", idarg);
   char dir[CLI_PATH];
-  if (cli_open_dir(CMD, npos == 2 ? pos[0] : NULL, dir, sizeof dir) != CLI_OK)
+  cli_entry *e = NULL;
+  int n = cli_open_scan(CMD, npos == 2 ? pos[0] : NULL, dir, sizeof dir, &e);
+  if (n < 0)
     return CLI_FAIL;
   s.dir = dir;
-  cli_entry *e = NULL;
-  int n = cli_scan(dir, &e);
-  if (n < 0) {
-    cli_error(CMD, "cannot read directory '%s'", dir);
-    return CLI_FAIL;
-  }
   int rc = cli_find(e, n, CLI_COMMITTED, s.id) == NULL
                ? cli_no_such(CMD, dir, e, n, s.id)
                : show(&s, json, (int)rank, all);

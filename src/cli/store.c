@@ -104,6 +104,18 @@ static int add_entry(cli_entry **v, int *n, int *cap, uint64_t id, int kind,
   return 0;
 }
 
+int cli_open_scan(const char *cmd, const char *arg, char *out, size_t len,
+                  cli_entry **entries)
+{
+  *entries = NULL;
+  if (cli_open_dir(cmd, arg, out, len) != CLI_OK)
+    return -1;
+  int n = cli_scan(out, entries);
+  if (n < 0)
+    cli_error(cmd, "cannot read directory '%s': %s", out, strerror(errno));
+  return n;
+}
+
 int cli_scan(const char *dir, cli_entry **out)
 {
   cli_entry *v = NULL;

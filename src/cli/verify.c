@@ -147,22 +147,11 @@ static int verify(const char *dir, const uint64_t *ids, int n, int json,
 static int run(int argc, char **argv)
 {
   const char *pos[2];
-  int npos = 0, json = 0, strict = 0, opts = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (opts && strcmp(a, "--") == 0)
-      opts = 0;
-    else if (opts && strcmp(a, "--json") == 0)
-      json = 1;
-    else if (opts && strcmp(a, "--strict") == 0)
-      strict = 1;
-    else if (opts && a[0] == '-' && a[1] != '\0')
-      return cli_usage_error(CMD, "unknown option '%s'", a);
-    else if (npos < 2)
-      pos[npos++] = a;
-    else
-      return cli_usage_error(CMD, "unexpected argument '%s'", a);
-  }
+  int npos, json = 0, strict = 0;
+  const cli_opt opts[] = {{"--json", &json, NULL}, {"--strict", &strict, NULL},
+                          {NULL, NULL, NULL}};
+  if (cli_parse_args(CMD, argc, argv, opts, pos, 2, &npos) != CLI_OK)
+    return CLI_USAGE;
   /* One argument: an ID if it is all digits, else the directory. */
   const char *dirarg = NULL, *idarg = NULL;
   if (npos == 2) {
@@ -178,14 +167,10 @@ static int run(int argc, char **argv)
     return cli_usage_error(CMD, "'%s' is not a checkpoint ID (a number such "
                            "as 12)", idarg);
   char dir[CLI_PATH];
-  if (cli_open_dir(CMD, dirarg, dir, sizeof dir) != CLI_OK)
-    return CLI_FAIL;
   cli_entry *e = NULL;
-  int n = cli_scan(dir, &e);
-  if (n < 0) {
-    cli_error(CMD, "cannot read directory '%s'", dir);
+  int n = cli_open_scan(CMD, dirarg, dir, sizeof dir, &e);
+  if (n < 0)
     return CLI_FAIL;
-  }
   uint64_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
   int nids = 0, rc = CLI_FAIL;
   if (ids == NULL) {
