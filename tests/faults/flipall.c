@@ -144,14 +144,83 @@ static const char *meta_diff(const mpisnap__meta *a, const mpisnap__meta *b) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  char tmp[4096], src[4096], path[4200], err[1024];
+/* What a flip loop reads: the rank file or the master file, each compared
+ * with its intact reading. */
+typedef struct target {
+  const char *src;      /* the intact file */
+  const char *copy;     /* where the damaged copies go */
+  const char *readarg;  /* what the reader is given (file or directory) */
+  const char *name;     /* what its error messages must name */
+  int is_meta;
+  mpisnap__part part;   /* the intact reading */
+  mpisnap__meta meta;
+} target;
+
+/* Reads the damaged copy; returns 0 and what changed (NULL: nothing), or
+ * -1 with the reader's error in err. */
+static int read_copy(target *t, const char **diff, char *err, size_t errlen) {
+  if (t->is_meta) {
+    mpisnap__meta got;
+    if (mpisnap__meta_read(t->readarg, &got, err, errlen) != 0)
+      return -1;
+    *diff = meta_diff(&t->meta, &got);
+    return 0;
+  }
+  mpisnap__part got;
+  if (mpisnap__part_read(t->readarg, &got, err, errlen) != 0)
+    return -1;
+  *diff = part_diff(&t->part, &got);
+  mpisnap__part_clear(&got);
+  return 0;
+}
+
+/* Flips every byte of t->src in turn into t->copy and reads it: the
+ * reader must fail with a message naming the file, or return exactly the
+ * intact contents.  Returns the number of flips that were neither. */
+static long flip_every_byte(target *t) {
   static const unsigned char masks[] = {0xff};
-  mpisnap__part orig, got;
-  mpisnap__meta morig, mgot;
-  unsigned char *buf;
+  char err[1024];
   size_t len;
+  unsigned char *buf = slurp(t->src, &len);
   long undetected = 0, detected = 0, harmless = 0;
+
+  current_file = t->src;
+  for (size_t m = 0; m < sizeof(masks); m++)
+    for (size_t off = 0; off < len; off++) {
+      const char *d;
+      current = (long)off;
+      buf[off] ^= masks[m];
+      spit(t->copy, buf, len);
+      buf[off] ^= masks[m];
+      alarm(20);
+      int rc = read_copy(t, &d, err, sizeof(err));
+      alarm(0);
+      if (rc != 0) {
+        detected++;
+        if (strstr(err, t->name) == NULL) {
+          printf("flipall: %s byte %zu ^ 0x%02x: the message does not name "
+                 "the file: %s\n", t->src, off, masks[m], err);
+          undetected++;
+        }
+      } else if (d != NULL) {
+        printf("flipall: %s byte %zu ^ 0x%02x: read without error but %s "
+               "changed\n", t->src, off, masks[m], d);
+        undetected++;
+      } else {
+        harmless++;
+      }
+    }
+  printf("flipall: %s: %zu bytes x %zu flips: %ld detected, %ld harmless, "
+         "%ld undetected\n", t->src, len, sizeof(masks), detected, harmless,
+         undetected);
+  free(buf);
+  unlink(t->copy);
+  return undetected;
+}
+
+int main(int argc, char **argv) {
+  char tmp[4096], src[4096], msrc[4200], path[4200], mpath[4200], err[1024];
+  long undetected;
 
   if (argc != 3) {
     fprintf(stderr, "usage: flipall CKPT_DIR RANK\n");
@@ -166,95 +235,23 @@ int main(int argc, char **argv) {
   }
   signal(SIGALRM, on_alarm);
 
-  /* The rank file. */
   mpisnap__rank_filename(src, sizeof(src), argv[1], atoi(argv[2]));
-  if (mpisnap__part_read(src, &orig, err, sizeof(err)) != 0) {
+  snprintf(path, sizeof(path), "%s/rank-%06d.h5", tmp, atoi(argv[2]));
+  target rank = {.src = src, .copy = path, .readarg = path, .name = path};
+  if (mpisnap__part_read(src, &rank.part, err, sizeof(err)) != 0) {
     fprintf(stderr, "flipall: the intact file does not read: %s\n", err);
     return 2;
   }
-  buf = slurp(src, &len);
-  snprintf(path, sizeof(path), "%s/rank-%06d.h5", tmp, atoi(argv[2]));
-  current_file = src;
-  for (size_t m = 0; m < sizeof(masks); m++)
-    for (size_t off = 0; off < len; off++) {
-      const char *d;
-      current = (long)off;
-      buf[off] ^= masks[m];
-      spit(path, buf, len);
-      buf[off] ^= masks[m];
-      alarm(20);
-      if (mpisnap__part_read(path, &got, err, sizeof(err)) != 0) {
-        detected++;
-        if (strstr(err, path) == NULL) {
-          printf("flipall: %s byte %zu ^ 0x%02x: the message does not name "
-                 "the file: %s\n", src, off, masks[m], err);
-          undetected++;
-        }
-        continue;
-      }
-      alarm(0);
-      if ((d = part_diff(&orig, &got)) != NULL) {
-        printf("flipall: %s byte %zu ^ 0x%02x: read without error but %s "
-               "changed\n", src, off, masks[m], d);
-        undetected++;
-      } else {
-        harmless++;
-      }
-      mpisnap__part_clear(&got);
-    }
-  alarm(0);
-  printf("flipall: %s: %zu bytes x %zu flips: %ld detected, %ld harmless, "
-         "%ld undetected\n", src, len, sizeof(masks), detected, harmless,
-         undetected);
-  mpisnap__part_clear(&orig);
-  free(buf);
-
-  /* The master file. */
-  {
-    long u0 = undetected, det = 0, harm = 0;
-    if (mpisnap__meta_read(argv[1], &morig, err, sizeof(err)) != 0) {
-      fprintf(stderr, "flipall: the intact master file does not read: %s\n", err);
-      return 2;
-    }
-    snprintf(src, sizeof(src), "%s/checkpoint.h5", argv[1]);
-    buf = slurp(src, &len);
-    snprintf(path, sizeof(path), "%s/checkpoint.h5", tmp);
-    current_file = src;
-    for (size_t m = 0; m < sizeof(masks); m++)
-      for (size_t off = 0; off < len; off++) {
-        const char *d;
-        current = (long)off;
-        buf[off] ^= masks[m];
-        spit(path, buf, len);
-        buf[off] ^= masks[m];
-        alarm(20);
-        if (mpisnap__meta_read(tmp, &mgot, err, sizeof(err)) != 0) {
-          det++;
-          if (strstr(err, "checkpoint.h5") == NULL) {
-            printf("flipall: %s byte %zu ^ 0x%02x: the message does not name "
-                   "the file: %s\n", src, off, masks[m], err);
-            undetected++;
-          }
-          continue;
-        }
-        alarm(0);
-        if ((d = meta_diff(&morig, &mgot)) != NULL) {
-          printf("flipall: %s byte %zu ^ 0x%02x: read without error but %s "
-                 "changed\n", src, off, masks[m], d);
-          undetected++;
-        } else {
-          harm++;
-        }
-      }
-    alarm(0);
-    printf("flipall: %s: %zu bytes x %zu flips: %ld detected, %ld harmless, "
-           "%ld undetected\n", src, len, sizeof(masks), det, harm,
-           undetected - u0);
-    free(buf);
-    unlink(path);
+  snprintf(msrc, sizeof(msrc), "%s/checkpoint.h5", argv[1]);
+  snprintf(mpath, sizeof(mpath), "%s/checkpoint.h5", tmp);
+  target master = {.src = msrc, .copy = mpath, .readarg = tmp,
+                   .name = "checkpoint.h5", .is_meta = 1};
+  if (mpisnap__meta_read(argv[1], &master.meta, err, sizeof(err)) != 0) {
+    fprintf(stderr, "flipall: the intact master file does not read: %s\n", err);
+    return 2;
   }
-  snprintf(path, sizeof(path), "%s/rank-%06d.h5", tmp, atoi(argv[2]));
-  unlink(path);
+  undetected = flip_every_byte(&rank) + flip_every_byte(&master);
+  mpisnap__part_clear(&rank.part);
   rmdir(tmp);
   return undetected ? 1 : 0;
 }
