@@ -86,27 +86,8 @@ need_prog() {
   done
 }
 
-# run OUT NP [VAR=VALUE...] PROG ARGS...: one MPI job, output in OUT; sets RC.
-# A job that does not end within RUN_TIMEOUT seconds is a hang: a failure.
-run() {
-  local out=$1 np=$2
-  shift 2
-  local envs=()
-  while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
-    envs+=("$1")
-    shift
-  done
-  env "${envs[@]}" FAULTS_TAG="$WORK" timeout -k 10 "$RUN_TIMEOUT" \
-    "$MPIEXEC" -n "$np" $MPIEXEC_FLAGS "$@" >"$out" 2>&1
-  RC=$?
-  if [ $RC -eq 124 ]; then
-    show "$out"
-    fail "the job hung: no end after ${RUN_TIMEOUT} s ($*)"
-  fi
-  return 0
-}
-
-# run_soft: the same, but a hang (RC 124) is left to the caller.
+# run_soft OUT NP [VAR=VALUE...] PROG ARGS...: one MPI job, output in OUT;
+# sets RC (124 if it did not end within RUN_TIMEOUT seconds).
 run_soft() {
   local out=$1 np=$2
   shift 2
@@ -115,9 +96,20 @@ run_soft() {
     envs+=("$1")
     shift
   done
+  # shellcheck disable=SC2086 # MPIEXEC_FLAGS is a list of words
   env "${envs[@]}" FAULTS_TAG="$WORK" timeout -k 10 "$RUN_TIMEOUT" \
     "$MPIEXEC" -n "$np" $MPIEXEC_FLAGS "$@" >"$out" 2>&1
   RC=$?
+  return 0
+}
+
+# run: the same, but a hang is a failure.
+run() {
+  run_soft "$@"
+  if [ $RC -eq 124 ]; then
+    show "$1"
+    fail "the job hung: no end after ${RUN_TIMEOUT} s (${*:3})"
+  fi
   return 0
 }
 
