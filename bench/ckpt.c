@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "mpisnap.h"
 
 #define STR_(x) #x
@@ -623,22 +624,12 @@ static void run_checkpoint(const struct options *opt, double *state,
 
 static void print_header_records(FILE *f, const struct options *opt)
 {
-    char version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len;
-    MPI_Get_library_version(version, &len);
-    version[strcspn(version, "\n")] = '\0';
-    char host[256] = "?";
-    gethostname(host, sizeof host);
-    host[sizeof host - 1] = '\0';
-    char date[64] = "?";
-    time_t t = time(NULL);
-    struct tm tm;
-    if (localtime_r(&t, &tm))
-        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %z", &tm);
+    struct bench_run run;
+    bench_describe(&run);
     const char *keep = getenv("MPISNAP_KEEP");
     fprintf(f, "H nranks %d\nH reps %d\nH poll_us %ld\nH host %s\nH date %s\n"
                "H mpi %s\nH mpisnap %s\nH dir %s\nH base %s\nH keep %s\n",
-            nranks, opt->reps, opt->poll_us, host, date, version,
+            nranks, opt->reps, opt->poll_us, run.host, run.date, run.mpi,
             mpisnap_version_string(), getenv("MPISNAP_DIR"), opt->base_dir,
             keep && *keep ? keep : "unset");
 }
@@ -855,19 +846,10 @@ static int restore_mode(const struct options *opt)
 
 /* ---- report mode ----------------------------------------------------------*/
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of n values (sorted in place); NAN-free input assumed. */
+/* The median of n values (sorted in place), or -1 without any. */
 static double median(double *v, int n)
 {
-    if (n == 0)
-        return -1;
-    qsort(v, (size_t)n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+    return n == 0 ? -1 : bench_median(v, n);
 }
 
 #define MAX_SAMPLES MAX_REPS

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
+
 enum { RECV, IMPROBE, IRECV2, NWAYS };
 static const char *names[NWAYS] = {"recv", "improbe", "irecv2"};
 enum { TAG = 7, CTRL_TAG = 9, MAX_REPS = 99 };
@@ -73,18 +75,6 @@ static double pingpong(int way, int rank, int n, MPI_Request *ctrl)
   return t / (2.0 * n);
 }
 
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int main(int argc, char **argv)
 {
   int rank, size, reps = 15, iters = 100000;
@@ -131,17 +121,16 @@ int main(int argc, char **argv)
   MPI_Wait(&ctrl, MPI_STATUS_IGNORE);
 
   if (rank == 0) {
-    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len;
-    MPI_Get_library_version(lib, &len);
-    lib[strcspn(lib, "\n")] = '\0';
-    printf("# 8-byte half round trip by way of receiving, 2 ranks, %s\n", lib);
+    struct bench_run run;
+    bench_describe(&run);
+    printf("# 8-byte half round trip by way of receiving, 2 ranks, %s\n", run.mpi);
+    printf("# host %s, %s\n", run.host, run.date);
     printf("# medians of %d rotating repetitions of %d ping-pongs each\n", reps,
            iters);
     printf("# %-8s %10s %10s\n", "way", "half_rt_us", "vs_recv");
     for (int w = 0; w < NWAYS; w++)
-      printf("  %-8s %10.3f %10.3f\n", names[w], 1e6 * median(t[w], reps),
-             median(ratio[w], reps));
+      printf("  %-8s %10.3f %10.3f\n", names[w], 1e6 * bench_median(t[w], reps),
+             bench_median(ratio[w], reps));
   }
   MPI_Finalize();
   return 0;

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -304,19 +306,6 @@ static double stream(struct bench *b, const struct layer *l, size_t size,
     return (double)size * nmsg * (double)windows / elapsed / 1e6;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of n values; sorts them in place. */
-static double median(double *values, int n)
-{
-    qsort(values, (size_t)n, sizeof *values, compare_doubles);
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
-}
-
 /* Per-repetition results of one size, filled in on rank 0. */
 struct samples {
     double lat[NLAYERS][MAX_REPS];
@@ -364,13 +353,13 @@ static void run_size(struct bench *b, const struct layer layers[NLAYERS],
             bw_ratio[rep] = s->bw[INTERCEPTED][rep] / s->bw[NATIVE][rep];
     }
     printf("%10zu %11.3f %12.3f %10.3f", size,
-           median(s->lat[NATIVE], opt->reps),
-           median(s->lat[INTERCEPTED], opt->reps),
-           median(lat_ratio, opt->reps));
+           bench_median(s->lat[NATIVE], opt->reps),
+           bench_median(s->lat[INTERCEPTED], opt->reps),
+           bench_median(lat_ratio, opt->reps));
     if (windows > 0)
-        printf(" %13.1f %13.1f %9.3f\n", median(s->bw[NATIVE], opt->reps),
-               median(s->bw[INTERCEPTED], opt->reps),
-               median(bw_ratio, opt->reps));
+        printf(" %13.1f %13.1f %9.3f\n", bench_median(s->bw[NATIVE], opt->reps),
+               bench_median(s->bw[INTERCEPTED], opt->reps),
+               bench_median(bw_ratio, opt->reps));
     else
         printf(" %13s %13s %9s\n", "-", "-", "-");
     fflush(stdout);
@@ -424,24 +413,12 @@ static void print_interception(void)
 /* Prints the header: the MPI library, the host, the date and the units. */
 static void print_header(const struct options *opt)
 {
-    char version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len;
-    MPI_Get_library_version(version, &len);
-    version[strcspn(version, "\n")] = '\0';
-
-    char host[256] = "?";
-    gethostname(host, sizeof host);
-    host[sizeof host - 1] = '\0';
-    char date[64] = "?";
-    time_t now = time(NULL);
-    struct tm tm;
-    if (localtime_r(&now, &tm))
-        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %z", &tm);
-
+    struct bench_run run;
+    bench_describe(&run);
     printf("# mpisnap ping-pong, 2 ranks, %s, medians of %d alternating "
            "repetitions%s\n",
-           version, opt->reps, opt->quick ? " (--quick)" : "");
-    printf("# host %s, %s\n", host, date);
+           run.mpi, opt->reps, opt->quick ? " (--quick)" : "");
+    printf("# host %s, %s\n", run.host, run.date);
     print_interception();
     printf("# latency: half round trip in us; bandwidth: MB/s (10^6 B/s), "
            "windows of up to %d messages and %zu MiB; ratios: medians of "
