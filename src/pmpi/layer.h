@@ -185,6 +185,16 @@ int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
 /* Errors that must never pass silently. */
 void mpisnap__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* The start of every point-to-point entry point: refuses a call outside
+ * MPI_Init..MPI_Finalize, lets a test trigger fire, and finds the
+ * communicator's shadow (NULL: not a communicator). */
+static inline mpisnap__comm *mpisnap__enter(MPI_Comm comm) {
+  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+    mpisnap__fatal("a point-to-point call outside MPI_Init..MPI_Finalize");
+  mpisnap__maybe_trigger();
+  return mpisnap__comm_get(comm);
+}
+
 #define MPISNAP__CHECK_TAG(tag)                                               \
   do {                                                                        \
     if ((tag) > mpisnap__g.tag_ub)                                            \

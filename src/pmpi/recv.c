@@ -5,13 +5,6 @@
 #include "pmpi/layer.h"
 #include "pmpi/replay.h"
 
-static mpisnap__comm *enter(MPI_Comm comm) {
-  if (!mpisnap__g.initialized || mpisnap__g.finalized)
-    mpisnap__fatal("a point-to-point call outside MPI_Init..MPI_Finalize");
-  mpisnap__maybe_trigger();
-  return mpisnap__comm_get(comm);
-}
-
 /* A wildcard receive or probe: on replay it takes the source and tag it
  * matched before the restart; while a snapshot is being taken, what it
  * matches is logged.  Returns the determinant's index, or -1. */
@@ -46,7 +39,7 @@ static int check_source(mpisnap__comm *c, int source, int tag) {
 MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
                             int source, int tag, MPI_Comm comm,
                             MPI_Status *status) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__msg *m;
   mpisnap__req r;
   unsigned spins = 0;
@@ -96,7 +89,7 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
 static int recv_request(void *buf, int count, MPI_Datatype type, int source,
                         int tag, MPI_Comm comm, int persistent,
                         MPI_Request *request) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__req *r;
   int rc;
 
@@ -167,7 +160,7 @@ static void probe_status(const mpisnap__msg *m, MPI_Status *status) {
 
 static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
                   MPI_Message *message, MPI_Status *status, int blocking) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__msg *m;
   unsigned spins = 0;
   long det = -1;
@@ -304,7 +297,7 @@ MPISNAP_EXTERN int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype stype
 MPISNAP_EXTERN int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype type,
                                         int dest, int stag, int source, int rtag,
                                         MPI_Comm comm, MPI_Status *status) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   int size = 0, pos = 0, rc;
   void *tmp;
 

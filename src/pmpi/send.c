@@ -11,13 +11,6 @@
 enum { MODE_STD = 0, MODE_BUF = 1, MODE_SYNC = 2 };
 enum { SUPPRESSED = -1 }; /* post_send: not sent, by design */
 
-static mpisnap__comm *enter(MPI_Comm comm) {
-  if (!mpisnap__g.initialized || mpisnap__g.finalized)
-    mpisnap__fatal("a point-to-point call outside MPI_Init..MPI_Finalize");
-  mpisnap__maybe_trigger();
-  return mpisnap__comm_get(comm);
-}
-
 /* Snapshot traffic advances in every call: cheaply while a snapshot is
  * active here, and now and then otherwise to notice a new one. */
 static void send_progress(void) {
@@ -58,7 +51,7 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
 
 static int send_blocking(const void *buf, int count, MPI_Datatype type,
                          int dest, int tag, MPI_Comm comm, int mode) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   MPI_Request req;
   unsigned spins = 0;
   int rc, size = 0, flag = 0;
@@ -105,7 +98,7 @@ static int done_request(MPI_Request *request, int persistent) {
 static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
                             int dest, int tag, MPI_Comm comm, int mode,
                             MPI_Request *request) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__req *r;
   int rc;
 
@@ -138,7 +131,7 @@ static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
 
 static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
                      int tag, MPI_Comm comm, int mode, MPI_Request *request) {
-  mpisnap__comm *c = enter(comm);
+  mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__req *r;
   MPI_Comm sh;
   int rc;
