@@ -144,7 +144,7 @@ int mpisnap__ck_check_collectives(const char *dir, char *err, size_t errlen) {
     char path[2300], e[512];
     mpisnap__part p;
     mpisnap__rank_filename(path, sizeof(path), dir, r);
-    if (mpisnap__part_read(path, &p, e, sizeof(e)) != 0) {
+    if (mpisnap__part_read_collectives(path, &p, e, sizeof(e)) != 0) {
       snprintf(err, errlen, "%s", e);
       rc = -1;
       break;

@@ -533,3 +533,31 @@ int mpisnap__part_read(const char *path, mpisnap__part *p, char *err,
     mpisnap__part_clear(p);
   return mpisnap__h5_end(&h);
 }
+
+int mpisnap__part_read_collectives(const char *path, mpisnap__part *p,
+                                   char *err, size_t errlen)
+{
+  mpisnap__h5 h;
+  mpisnap__h5_begin(&h, path != NULL ? path : "(null)", err, errlen);
+  if (path == NULL || p == NULL) {
+    mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no path or part");
+    return mpisnap__h5_end(&h);
+  }
+  memset(p, 0, sizeof *p);
+  if (mpisnap__h5_open(&h, RANK_FORMAT) == 0 && get_root(&h, p) == 0) {
+    hid_t ch = H5Gopen2(h.file, "/channels", H5P_DEFAULT);
+    void *rows = NULL;
+    size_t n = 0;
+    if (ch < 0)
+      mpisnap__h5_fail(&h, MPISNAP_ECORRUPT, 1, "group /channels: cannot open");
+    else if (mpisnap__table_get(&h, ch, &mpisnap__tab_collectives, &rows, &n) == 0) {
+      p->coll = rows;
+      p->ncoll = n;
+    }
+    mpisnap__h5_drop(&h, ch);
+  }
+  mpisnap__h5_close(&h);
+  if (h.rc != 0)
+    mpisnap__part_clear(p);
+  return mpisnap__h5_end(&h);
+}

@@ -138,6 +138,11 @@ int mpisnap__part_write(const char *path, const mpisnap__part *p, char *err,
  * piece, each with a message naming the file and what is wrong. */
 int mpisnap__part_read(const char *path, mpisnap__part *p, char *err,
                        size_t errlen);
+/* Only the root attributes and the collective counts of the part at path
+ * (p->coll, p->ncoll; the rest stays empty), checked as part_read checks
+ * them: what the commit needs without reading the data back. */
+int mpisnap__part_read_collectives(const char *path, mpisnap__part *p,
+                                   char *err, size_t errlen);
 
 /* Checkpoint-level metadata, in the master file. */
 typedef struct mpisnap__meta {

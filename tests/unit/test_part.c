@@ -438,6 +438,19 @@ static void test_roundtrip(mpisnap__part *p)
   mpisnap__part_clear(&q);
   CHECK(q.vars == NULL && q.nvars == 0 && q.msgs == NULL);
 
+  /* The commit's light reading: the root and the collective counts only. */
+  rc = mpisnap__part_read_collectives(path, &q, err, sizeof err);
+  CHECK(rc == 0);
+  CHECK(q.id == p->id && q.rank == p->rank && q.ncoll == p->ncoll);
+  for (size_t i = 0; i < q.ncoll && i < p->ncoll; i++)
+    CHECK(q.coll[i].comm_key == p->coll[i].comm_key &&
+          q.coll[i].count == p->coll[i].count);
+  CHECK(q.nvars == 0 && q.nmsgs == 0 && q.ncounts == 0 && q.ndet == 0);
+  mpisnap__part_clear(&q);
+  CHECK(open_ids() == ids);
+  rc = mpisnap__part_read_collectives(dir, &q, err, sizeof err);
+  CHECK(rc < 0 && q.coll == NULL);
+
   /* Never overwrite: the file is created exclusively and left intact. */
   rc = mpisnap__part_write(path, p, err, sizeof err);
   CHECK_ERR(rc, MPISNAP_EINVAL, err, "rank-000000.h5", "exists");
