@@ -171,6 +171,9 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
   mpisnap__finish_snapshots(1);
   mpisnap__ck_wait_writer();
   for (int i = 0; i < 16; i++) {
+    /* Rank 0's writer thread may be committing what the last round
+     * decided: the next round must carry its outcome. */
+    mpisnap__ck_wait_writer();
     mpisnap__ck_round_start();
     mpisnap__ck_round_finish(1);
     if (k->round_taken == 0 ||

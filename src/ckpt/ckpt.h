@@ -64,6 +64,16 @@ typedef struct mpisnap__ck {
   uint64_t durable_sid; /* written and synced (under mu) */
   uint64_t failed_sid;  /* its write failed (under mu) */
   char write_err[512];
+  /* Rank 0: the commit, also done by the writer thread so that the
+   * master file, its fsyncs, the rename and the retention of old
+   * checkpoints never stall the application.  The main thread hands a
+   * snapshot over (commit_sid, with its statistics) and learns the
+   * outcome at the next control round. */
+  uint64_t commit_sid;        /* handed over, not yet done (under mu) */
+  uint64_t commit_sums[S_NSUM], commit_stall_us, commit_write_us;
+  uint64_t commit_done_id;    /* newest committed by the writer (under mu) */
+  uint64_t commit_failed_sid; /* newest whose commit failed (under mu) */
+  uint64_t commit_queued;     /* main thread: newest snapshot handed over */
   /* Control rounds. */
   int round_active;
   MPI_Request round_req[2];

@@ -138,6 +138,91 @@ void mpisnap__ck_done(uint64_t sid) {
   pthread_mutex_unlock(&k->mu);
 }
 
+/* ---- commit ---- */
+
+static int fsync_dir(const char *dir) {
+  FILE *f = fopen(dir, "r");
+  int rc;
+
+  if (f == NULL)
+    return -1;
+  rc = fsync(fileno(f));
+  fclose(f);
+  return rc;
+}
+
+/* Rank 0's writer thread, once every part of snapshot sid is durable: the
+ * master file, then the rename that makes the checkpoint exist, then the
+ * retention of old ones.  Returns the id committed, or 0.  Touches only
+ * what does not change after mpisnap_init and its arguments. */
+static uint64_t commit(uint64_t sid, const uint64_t *sums, uint64_t stall_us,
+                       uint64_t write_us) {
+  mpisnap__ck *k = &mpisnap__c;
+  uint64_t id = k->id_base + sid;
+  char part[2100], final[2100], err[512] = "";
+  mpisnap__meta m;
+  double t0 = now();
+  time_t t = time(NULL);
+
+  memset(&m, 0, sizeof(m));
+  m.id = id;
+  m.parent = k->parent;
+  m.nranks = mpisnap__g.world_size;
+  m.mode = (int32_t)k->mode;
+  m.exact = sums[S_EARLY] == 0;
+  m.total_bytes = sums[S_BYTES];
+  m.inflight_msgs = sums[S_MSGS];
+  m.early_msgs = sums[S_EARLY];
+  m.markers = sums[S_MARKERS];
+  m.stall_seconds_max = 1e-6 * (double)stall_us;
+  m.write_seconds_max = 1e-6 * (double)write_us;
+  snprintf(m.program, sizeof(m.program), "%s", mpisnap__g.program);
+  strftime(m.created, sizeof(m.created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+  mpisnap__ckpt_dirname(part, sizeof(part), k->dir, id, 1);
+  mpisnap__ckpt_dirname(final, sizeof(final), k->dir, id, 0);
+  if (mpisnap__ck_check_collectives(part, err, sizeof(err)) != 0) {
+    fprintf(stderr, "mpisnap: checkpoint %llu not committed: %s\n",
+            (unsigned long long)id, err);
+    return 0;
+  }
+  m.commit_seconds = now() - t0;
+  if (mpisnap__meta_write(part, &m, err, sizeof(err)) != 0 ||
+      rename(part, final) != 0 || fsync_dir(k->dir) != 0) {
+    fprintf(stderr, "mpisnap: checkpoint %llu not committed: %s%s\n",
+            (unsigned long long)id, err[0] ? err : "rename failed: ",
+            err[0] ? "" : strerror(errno));
+    return 0;
+  }
+  mpisnap__ck_retention();
+  if (k->verbose)
+    fprintf(stderr,
+            "mpisnap: committed checkpoint %llu: %llu bytes, stall %.6f s, "
+            "write %.3f s, %llu in-flight messages, %llu early, %llu markers\n",
+            (unsigned long long)id, (unsigned long long)m.total_bytes,
+            m.stall_seconds_max, m.write_seconds_max,
+            (unsigned long long)m.inflight_msgs,
+            (unsigned long long)m.early_msgs, (unsigned long long)m.markers);
+  return id;
+}
+
+/* The writer thread, holding mu: the commit handed over. */
+static void run_commit(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  uint64_t sid = k->commit_sid, sums[S_NSUM], id;
+  uint64_t stall_us = k->commit_stall_us, write_us = k->commit_write_us;
+
+  memcpy(sums, k->commit_sums, sizeof(sums));
+  pthread_mutex_unlock(&k->mu);
+  id = commit(sid, sums, stall_us, write_us);
+  pthread_mutex_lock(&k->mu);
+  if (id != 0)
+    k->commit_done_id = id;
+  else
+    k->commit_failed_sid = sid;
+  k->commit_sid = 0;
+  pthread_cond_broadcast(&k->cv);
+}
+
 /* ---- the writer thread ---- */
 
 static void *writer_main(void *arg) {
@@ -152,8 +237,12 @@ static void *writer_main(void *arg) {
     double t0;
     int rc;
 
-    while (k->job == NULL && !k->stop)
+    while (k->job == NULL && k->commit_sid == 0 && !k->stop)
       pthread_cond_wait(&k->cv, &k->mu);
+    if (k->commit_sid != 0) {
+      run_commit();
+      continue;
+    }
     if (k->job == NULL && k->stop)
       break;
     job = k->job;
@@ -201,7 +290,7 @@ int mpisnap__ck_wait_writer(void) {
   if (!k->thread_up)
     return 0;
   pthread_mutex_lock(&k->mu);
-  while (k->job != NULL)
+  while (k->job != NULL || k->commit_sid != 0)
     pthread_cond_wait(&k->cv, &k->mu);
   pthread_mutex_unlock(&k->mu);
   return 0;
@@ -218,72 +307,6 @@ void mpisnap__ck_writer_stop(void) {
   pthread_mutex_unlock(&k->mu);
   pthread_join(k->thread, NULL);
   k->thread_up = 0;
-}
-
-/* ---- commit ---- */
-
-static int fsync_dir(const char *dir) {
-  FILE *f = fopen(dir, "r");
-  int rc;
-
-  if (f == NULL)
-    return -1;
-  rc = fsync(fileno(f));
-  fclose(f);
-  return rc;
-}
-
-/* Rank 0, once every part of snapshot sid is durable: the master file,
- * then the rename that makes the checkpoint exist. */
-static void commit(uint64_t sid, const uint64_t *sums) {
-  mpisnap__ck *k = &mpisnap__c;
-  uint64_t id = k->id_base + sid;
-  char part[2100], final[2100], err[512] = "";
-  mpisnap__meta m;
-  double t0 = now();
-  time_t t = time(NULL);
-
-  memset(&m, 0, sizeof(m));
-  m.id = id;
-  m.parent = k->parent;
-  m.nranks = mpisnap__g.world_size;
-  m.mode = (int32_t)k->mode;
-  m.exact = sums[S_EARLY] == 0;
-  m.total_bytes = sums[S_BYTES];
-  m.inflight_msgs = sums[S_MSGS];
-  m.early_msgs = sums[S_EARLY];
-  m.markers = sums[S_MARKERS];
-  m.stall_seconds_max = 1e-6 * (double)k->rout[R_STALL_US];
-  m.write_seconds_max = 1e-6 * (double)k->rout[R_WRITE_US];
-  snprintf(m.program, sizeof(m.program), "%s", mpisnap__g.program);
-  strftime(m.created, sizeof(m.created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-  mpisnap__ckpt_dirname(part, sizeof(part), k->dir, id, 1);
-  mpisnap__ckpt_dirname(final, sizeof(final), k->dir, id, 0);
-  if (mpisnap__ck_check_collectives(part, err, sizeof(err)) != 0) {
-    fprintf(stderr, "mpisnap: checkpoint %llu not committed: %s\n",
-            (unsigned long long)id, err);
-    k->abandon_local = sid;
-    return;
-  }
-  m.commit_seconds = now() - t0;
-  if (mpisnap__meta_write(part, &m, err, sizeof(err)) != 0 ||
-      rename(part, final) != 0 || fsync_dir(k->dir) != 0) {
-    fprintf(stderr, "mpisnap: checkpoint %llu not committed: %s%s\n",
-            (unsigned long long)id, err[0] ? err : "rename failed: ",
-            err[0] ? "" : strerror(errno));
-    k->abandon_local = sid;
-    return;
-  }
-  k->committed = id;
-  mpisnap__ck_retention();
-  if (k->verbose)
-    fprintf(stderr,
-            "mpisnap: committed checkpoint %llu: %llu bytes, stall %.6f s, "
-            "write %.3f s, %llu in-flight messages, %llu early, %llu markers\n",
-            (unsigned long long)id, (unsigned long long)m.total_bytes,
-            m.stall_seconds_max, m.write_seconds_max,
-            (unsigned long long)m.inflight_msgs,
-            (unsigned long long)m.early_msgs, (unsigned long long)m.markers);
 }
 
 /* ---- control rounds ---- */
@@ -306,8 +329,17 @@ void mpisnap__ck_round_process(void) {
   }
   if (mpisnap__g.world_rank == 0 && taken > 0 &&
       k->id_base + taken > k->committed && taken > k->abandoned &&
-      taken > k->abandon_local && min_durable >= taken)
-    commit(taken, k->sout);
+      taken > k->abandon_local && taken > k->commit_queued &&
+      min_durable >= taken) {
+    pthread_mutex_lock(&k->mu);
+    k->commit_sid = taken;
+    memcpy(k->commit_sums, k->sout, sizeof(k->commit_sums));
+    k->commit_stall_us = k->rout[R_STALL_US];
+    k->commit_write_us = k->rout[R_WRITE_US];
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    k->commit_queued = taken;
+  }
   k->round_want = k->rout[R_WANT] != 0;
   k->round_exit = k->rout[R_EXIT] != 0;
   if (k->round_exit && !k->exiting) {
@@ -351,6 +383,10 @@ void mpisnap__ck_round_start(void) {
   mpisnap__ck *k = &mpisnap__c;
 
   pthread_mutex_lock(&k->mu);
+  if (k->commit_done_id > k->committed)
+    k->committed = k->commit_done_id;
+  if (k->commit_failed_sid > k->abandon_local)
+    k->abandon_local = k->commit_failed_sid;
   k->rin[R_NOT_DURABLE] = UINT64_MAX - k->durable_sid;
   k->rin[R_FAILED] = k->failed_sid > k->abandon_local ? k->failed_sid
                                                       : k->abandon_local;
