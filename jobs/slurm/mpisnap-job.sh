@@ -71,10 +71,13 @@ time_left() {
 # Slurm 23.02 and later give it SLURM_JOB_END_TIME; before that (Debian 12
 # has 22.05) it gets MPISNAP_WALLTIME from the time left now.  The signal
 # stays the main way; this is for a signal that never comes.
-if [ -z "${MPISNAP_WALLTIME:-}" ] && [ -z "${SLURM_JOB_END_TIME:-}" ] &&
-    left=$(time_left) && [ "$left" -gt 0 ]; then
-  export MPISNAP_WALLTIME=$left
-  say "time left: $left s (MPISNAP_WALLTIME)"
+if [ -z "${MPISNAP_WALLTIME:-}" ] && [ -z "${SLURM_JOB_END_TIME:-}" ]; then
+  if left=$(time_left) && [ "$left" -gt 0 ]; then
+    export MPISNAP_WALLTIME=$left
+    say "time left: $left s (MPISNAP_WALLTIME)"
+  else
+    say "the job's time left is unknown (squeue -o %L): only the signal will stop it in time"
+  fi
 fi
 
 case ${MPISNAP_LAUNCHER:-srun} in
