@@ -113,6 +113,9 @@ int mpisnap__ck_restart_setup(const char *spec) {
   if (k->parent != 0) {
     k->restoring = 1;
     k->points = k->restored.point_index;
+    /* The logged choices are replayed by the layer's own matching: no
+     * receive goes straight to MPI until they are all used. */
+    mpisnap__go_slow();
     if (mpisnap__g.world_rank == 0 && k->verbose)
       fprintf(stderr, "mpisnap: restarting from checkpoint %llu\n",
               (unsigned long long)k->parent);
@@ -151,6 +154,7 @@ static void inject(mpisnap__comm *c) {
     lm->data = NULL;
     m->heap = 1;
     m->seq = mpisnap__g.arrivals++;
+    c->arr[lm->src]++; /* counted by its sender as sent (exchange) */
     mpisnap__engine_arrived(mpisnap__g.engine, (uint32_t)c->in_idx[lm->src],
                             &m->epoch);
     m->eidx = mpisnap__epoch_index(c, lm->src, m->epoch);

@@ -147,6 +147,8 @@ static void begin(mpisnap__engine *e, uint64_t sid) {
   }
   for (i = 0; i < e->nout; i++)
     e->out[i].sent_before_record = 0;
+  if (e->ops.begin != NULL)
+    e->ops.begin(e->ctx, sid);
   if (e->policy == MPISNAP__RECORD_IMMEDIATE)
     do_record(e);
 }

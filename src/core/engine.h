@@ -76,6 +76,9 @@ typedef struct mpisnap__engine_ops {
   uint64_t (*log_queued)(void *ctx, uint32_t in, uint64_t sid);
   /* The rank is DONE with snapshot sid. */
   void (*done)(void *ctx, uint64_t sid);
+  /* Optional (may be NULL): the rank has just learned of snapshot sid,
+   * before it records or logs anything for it. */
+  void (*begin)(void *ctx, uint64_t sid);
 } mpisnap__engine_ops;
 
 /* Create an engine for a rank.  Returns NULL when out of memory. */

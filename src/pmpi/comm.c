@@ -118,14 +118,14 @@ int mpisnap__comm_register(MPI_Comm app) {
     return MPI_ERR_NO_MEM;
   c->app = app;
   c->id = g->ncomms_created++;
-  if ((rc = PMPI_Comm_dup(app, &c->shadow)) != MPI_SUCCESS)
-    goto fail;
   PMPI_Comm_test_inter(app, &inter);
   PMPI_Comm_rank(app, &c->rank);
   if (inter)
     PMPI_Comm_remote_size(app, &c->size);
   else
     PMPI_Comm_size(app, &c->size);
+  if ((rc = mpisnap__chan_comm_setup(c, inter)) != MPI_SUCCESS)
+    goto fail;
   c->in_idx = malloc((size_t)c->size * sizeof(int));
   c->out_idx = malloc((size_t)c->size * sizeof(int));
   c->marker_count = calloc((size_t)c->size * 4, sizeof(uint64_t));
@@ -169,6 +169,7 @@ int mpisnap__comm_register(MPI_Comm app) {
                      (unsigned long long)mpisnap__engine_sid(g->engine));
   }
   free(theirs);
+  mpisnap__chan_adopt(c);
   if ((rc = PMPI_Comm_set_attr(app, g->keyval, c)) != MPI_SUCCESS)
     mpisnap__fatal("cannot attach mpisnap state to a communicator (MPI "
                    "error %d)", rc);
@@ -176,6 +177,7 @@ int mpisnap__comm_register(MPI_Comm app) {
   return MPI_SUCCESS;
 fail:
   free(theirs);
+  mpisnap__chan_comm_free(c);
   free(c->in_idx);
   free(c->out_idx);
   free(c->marker_count);
@@ -211,6 +213,7 @@ static void destroy(mpisnap__comm *c) {
     free(m->data);
     free(m);
   }
+  mpisnap__chan_comm_free(c);
   free(c->in_idx);
   free(c->out_idx);
   free(c->marker_count);
@@ -227,7 +230,7 @@ static void destroy(mpisnap__comm *c) {
 }
 
 /* A freed communicator's channels must end in agreement: every marker a
- * peer sent on them is taken off the shadow before the channels retire. */
+ * peer sent on them is applied (its channel drained) before they retire. */
 static int release(mpisnap__comm *c) {
   mpisnap__state *g = &mpisnap__g;
   uint64_t mine = mpisnap__engine_recorded_sid(g->engine), *theirs;
@@ -237,6 +240,9 @@ static int release(mpisnap__comm *c) {
   theirs = malloc((size_t)c->size * sizeof(*theirs));
   if (theirs == NULL)
     return MPI_ERR_NO_MEM;
+  /* Receives MPI still holds on its shadows go back to the layer. */
+  if (c->fastq != NULL)
+    mpisnap__go_slow();
   /* No marker may follow the count we tell the peers: retire the outgoing
    * channels before anything can record again. */
   for (p = 0; p < c->size; p++) {
@@ -261,9 +267,8 @@ static int release(mpisnap__comm *c) {
     g->in_chan[c->in_idx[p]].comm = NULL;
   }
   unlink_comm(c);
-  rc = PMPI_Comm_free(&c->shadow);
   destroy(c);
-  return rc;
+  return MPI_SUCCESS;
 }
 
 void mpisnap__comm_release_all(void) {

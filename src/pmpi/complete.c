@@ -52,7 +52,9 @@ static int finish(MPI_Request *h, MPI_Status *st) {
       PMPI_Test(&r->real, &flag, &r->status);
     if (!flag && !r->landed)
       return PENDING;
-    if (r->kind == MPISNAP__REQ_RECV)
+    if (r->kind == MPISNAP__REQ_RECV && r->fast)
+      mpisnap__fast_finish(r);
+    else if (r->kind == MPISNAP__REQ_RECV)
       mpisnap__finish_inflight(r);
     r->done = 1;
   }
@@ -384,6 +386,10 @@ MPISNAP_EXTERN int MPI_Cancel(MPI_Request *h) {
 
   if (r == NULL)
     return PMPI_Cancel(h);
+  if (r->fast && r->active && !r->cancel) {
+    r->cancel = 1; /* MPI cancels a request once */
+    return PMPI_Cancel(&r->real);
+  }
   if (r->kind == MPISNAP__REQ_SEND)
     return r->active ? PMPI_Cancel(&r->real) : MPI_SUCCESS;
   /* A receive not yet matched leaves the posted queue and completes as
@@ -404,7 +410,9 @@ MPISNAP_EXTERN int MPI_Request_free(MPI_Request *h) {
     return PMPI_Request_free(h);
   if (r->kind == MPISNAP__REQ_SEND && r->real != MPI_REQUEST_NULL)
     PMPI_Request_free(&r->real); /* an active send still completes */
-  if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done &&
+  if (r->fast && r->active)
+    mpisnap__fast_free(r); /* counted when the layer takes it back */
+  else if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done &&
       (r->landed || r->real != MPI_REQUEST_NULL)) {
     /* Its message is already matched and moving: finish it here so that
      * the consumption is counted. */

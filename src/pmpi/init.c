@@ -69,6 +69,7 @@ static int setup(void) {
     return rc;
   if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &g->control)) != MPI_SUCCESS)
     return rc;
+  mpisnap__chan_setup();
   g->initialized = 1;
   return mpisnap__comm_setup();
 }
@@ -162,6 +163,7 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
     g->finalized = 1;
     mpisnap__snapshot_logs_free();
     mpisnap__comm_release_all();
+    mpisnap__chan_shutdown();
     PMPI_Comm_free(&g->control);
     mpisnap__engine_free(g->engine);
     g->engine = NULL;

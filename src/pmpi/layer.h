@@ -1,14 +1,22 @@
 /* Internal interface of the interception layer (src/pmpi).
  *
- * Every application communicator has a private shadow duplicate.  The
- * application's messages travel on the shadow with their own tags; markers
- * travel on the same shadow with a reserved tag, so MPI's non-overtaking
- * rule keeps each (source -> destination) stream a FIFO.  The layer reads
- * each shadow with MPI_Improbe on MPI_ANY_SOURCE/MPI_ANY_TAG, which yields
- * every source's messages in send order, and does the tag matching itself:
- * a message that matches a posted receive moves once, with MPI_Mrecv,
- * straight into the application's buffer; one that matches nothing waits
- * as an MPI_Message handle, its data still inside MPI.
+ * Every application communicator has three private shadow duplicates.  A
+ * rank sends its application messages on the shadow of its current epoch
+ * (the last snapshot it recorded, modulo 3), so the shadow a message
+ * arrives on says on which side of its sender's record it was sent.
+ * Markers travel on the library's control communicator and carry their
+ * sender's count of messages sent on the channel before its record; the
+ * receiver takes the rest of the older epoch off its shadow (the drain)
+ * before it lets the marker count, which rebuilds each channel's FIFO
+ * order of messages and markers exactly (chan.c).
+ *
+ * While no snapshot is active on a rank, receives go straight to MPI on
+ * the current epoch's shadow and MPI does the matching (the fast path).
+ * While one is, the layer reads every shadow with MPI_Improbe on
+ * MPI_ANY_SOURCE/MPI_ANY_TAG and does the tag matching itself: a message
+ * that matches a posted receive moves once, with MPI_Mrecv, straight into
+ * the application's buffer; one that matches nothing waits as an
+ * MPI_Message handle, its data still inside MPI.
  *
  * Requests and message handles that the layer gives the application are
  * the addresses of its own objects; a registry tells them apart from real
@@ -62,8 +70,11 @@ struct mpisnap__req {
   int peer, tag;          /* destination, or source (may be ANY) */
   int mode;               /* sends: 0 standard, 1 buffered, 2 synchronous */
   int blocking;           /* a blocking receive's request on its stack */
+  int fast;               /* a receive posted straight to MPI (real) */
+  int cancel;             /* ... which the application cancelled */
+  int shq;                /* persistent sends: the shadow real was made on */
   int src;                /* receives in MPI_Imrecv: the message's source */
-  uint64_t epoch;         /* ... its epoch stamp */
+  uint64_t epoch;         /* ... its epoch stamp (fast: its shadow's epoch) */
   MPI_Count bytes;        /* ... and its size */
   uint64_t seq;           /* ... and its arrival order */
   uint64_t eidx;          /* ... and its index within its epoch */
@@ -75,7 +86,9 @@ struct mpisnap__req {
 
 struct mpisnap__comm {
   MPI_Comm app;
-  MPI_Comm shadow;
+  MPI_Comm sh[3];         /* epoch e's messages travel on sh[e % 3] */
+  MPI_Comm shadow;        /* sh[0], for the layer's collectives and packing */
+  int *world;             /* world rank of each peer (markers go there) */
   int rank, size;         /* size of the remote group for intercomms */
   int *in_idx, *out_idx;  /* engine channel of each peer */
   uint64_t *marker_count; /* per source: sent-before-record in its marker */
@@ -95,6 +108,12 @@ struct mpisnap__comm {
   uint64_t *sends;        /* restart: sends per peer since the restart */
   uint64_t *eidx;         /* per source: arrivals in the current epoch */
   uint64_t *eidx_epoch;   /* ... and which epoch that count is for */
+  /* The channels' FIFO order, rebuilt (chan.c). */
+  uint64_t *arr;          /* per source: arrivals counted in its epochs so far */
+  uint64_t (*pmk)[3][2];  /* per source: markers (sid, count) not yet applied */
+  uint8_t *pmk_n;
+  mpisnap__msg *ahead, *ahead_tail; /* arrived before their epoch's marker */
+  mpisnap__req *fastq, *fastq_tail; /* fast receives, in posting order */
 };
 
 /* Per-channel reverse map, indexed by engine channel number. */
@@ -118,7 +137,18 @@ typedef struct mpisnap__state {
   char program[256];      /* basename of argv[0], for checkpoint metadata */
   /* Markers in flight from this rank. */
   MPI_Request *mk_req;
-  uint64_t (*mk_buf)[2];
+  uint64_t (*mk_buf)[4];
+  /* The standing receive of markers on the control communicator. */
+  MPI_Request mk_in_req;
+  uint64_t mk_in[4];
+  uint64_t (*orphan)[4];  /* markers for communicators not created here yet */
+  int norphan, orphan_cap;
+  /* The fast path (chan.c): on while no snapshot is active here. */
+  int fast;
+  int fast_off;           /* MPISNAP_FAST=0: never */
+  uint64_t ep;            /* the last snapshot this rank recorded */
+  int shq;                /* ep % 3: the shadow this rank sends on */
+  uint64_t pending_markers, held;
   int mk_n, mk_cap;
   /* Test support and statistics. */
   uint64_t log_mem_limit; /* MPISNAP_LOG_MEM: channel state kept in memory */
@@ -157,6 +187,36 @@ void mpisnap__maybe_trigger(void);
 void mpisnap__status_empty(MPI_Status *st, int source, int tag);
 void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
                            MPI_Count bytes);
+
+/* chan.c */
+void mpisnap__chan_setup(void);
+void mpisnap__chan_shutdown(void);
+int mpisnap__chan_comm_setup(mpisnap__comm *c, int inter);
+void mpisnap__chan_comm_free(mpisnap__comm *c);
+void mpisnap__send_marker(mpisnap__comm *c, int peer, uint64_t sid,
+                          uint64_t count);
+int mpisnap__markers_poll(void);
+void mpisnap__shadow_arrival(mpisnap__comm *c, int q, MPI_Message h,
+                             MPI_Status *st);
+void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
+                      MPI_Count bytes); /* progress.c */
+void mpisnap__go_slow(void);
+void mpisnap__fast_check(void);
+void mpisnap__fast_finish(mpisnap__req *r);
+void mpisnap__fast_free(mpisnap__req *r);
+int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
+                       MPI_Datatype type, int source, int tag,
+                       MPI_Status *status);
+int mpisnap__fast_irecv(mpisnap__req *r);
+void mpisnap__chan_adopt(mpisnap__comm *c);
+int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status); /* recv.c */
+
+/* Whether a receive on c may go straight to MPI: no snapshot active here,
+ * and nothing the layer holds on c that the receive must match first. */
+static inline int mpisnap__fast_ok(const mpisnap__comm *c) {
+  return mpisnap__g.fast && c->posted == NULL && c->unexp == NULL &&
+         c->ahead == NULL;
+}
 
 /* request.c */
 mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind);

@@ -189,39 +189,30 @@ static void buffer_msg(mpisnap__msg *m) {
 
 /* ---- engine callbacks ---- */
 
+static void on_begin(void *ctx, uint64_t sid) {
+  (void)ctx;
+  (void)sid;
+  mpisnap__go_slow();
+}
+
 static void on_record(void *ctx, uint64_t sid) {
   (void)ctx;
   mpisnap__g.active_hint = 1;
+  /* From here on this rank's messages belong to the new epoch. */
+  mpisnap__g.ep = sid;
+  mpisnap__g.shq = (int)(sid % 3);
   mpisnap__ck_record(sid);
 }
 
 static void on_send_marker(void *ctx, uint32_t out, uint64_t sid) {
-  mpisnap__state *g = &mpisnap__g;
-  mpisnap__chan *ch = &g->out_chan[out];
-  int k;
+  mpisnap__chan *ch = &mpisnap__g.out_chan[out];
 
   (void)ctx;
-  if (g->mk_n == g->mk_cap) {
-    int ncap = g->mk_cap ? g->mk_cap * 2 : 64;
-    MPI_Request *r = realloc(g->mk_req, (size_t)ncap * sizeof(*r));
-    uint64_t(*b)[2];
-    if (r == NULL)
-      mpisnap__fatal("out of memory sending markers");
-    g->mk_req = r;
-    b = realloc(g->mk_buf, (size_t)ncap * sizeof(*b));
-    if (b == NULL)
-      mpisnap__fatal("out of memory sending markers");
-    g->mk_buf = b;
-    g->mk_cap = ncap;
-  }
-  k = g->mk_n++;
   /* The marker carries the sender's count of messages sent on the channel
-   * before its record, so the receiver can check the channel's balance. */
-  g->mk_buf[k][0] = sid;
-  g->mk_buf[k][1] = mpisnap__engine_sent_before_record(g->engine, out);
-  if (PMPI_Isend(g->mk_buf[k], 2, MPI_UINT64_T, ch->peer, g->marker_tag,
-                 ch->comm->shadow, &g->mk_req[k]) != MPI_SUCCESS)
-    mpisnap__fatal("sending a marker failed");
+   * before its record: the receiver drains the channel up to it. */
+  mpisnap__send_marker(ch->comm, ch->peer, sid,
+                       mpisnap__engine_sent_before_record(mpisnap__g.engine,
+                                                          out));
 }
 
 static uint64_t log_list(mpisnap__msg *m, int peer, uint64_t sid) {
@@ -301,11 +292,12 @@ static void on_done(void *ctx, uint64_t sid) {
   g->active_hint = 0;
   mpisnap__ck_done(sid);
   logs_trim(sid > 1 ? sid - 1 : 0);
+  mpisnap__fast_check();
 }
 
 int mpisnap__engine_setup(void) {
   static const mpisnap__engine_ops ops = {on_record, on_send_marker,
-                                          on_log_queued, on_done};
+                                          on_log_queued, on_done, on_begin};
 
   mpisnap__g.engine =
       mpisnap__engine_new(MPISNAP__RECORD_IMMEDIATE, &ops, NULL);
@@ -529,36 +521,22 @@ int mpisnap__unpost_recv(mpisnap__req *r) {
   return 0;
 }
 
-static void arrival(mpisnap__comm *c, MPI_Message h, MPI_Status *st) {
+/* A message of its channel's current epoch, in its channel's order:
+ * match it to a posted receive or queue it. */
+void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
+                      MPI_Count bytes) {
   mpisnap__state *g = &mpisnap__g;
-  int src = st->MPI_SOURCE, tag = st->MPI_TAG, cnt = 0;
   mpisnap__req *r, *prev = NULL;
   mpisnap__msg *m;
 
-  if (tag == g->marker_tag) {
-    uint64_t b[2], *mk;
-    PMPI_Mrecv(b, 2, MPI_UINT64_T, &h, MPI_STATUS_IGNORE);
-    mk = &c->marker_count[(size_t)src * 4 + (b[0] & 1) * 2];
-    mk[0] = b[0];
-    mk[1] = b[1];
-    if (mpisnap__engine_marker(g->engine, (uint32_t)c->in_idx[src], b[0]) < 0)
-      mpisnap__fatal("marker %llu from rank %d on communicator #%llu arrived "
-                     "out of sequence (the channel expected marker %llu; this "
-                     "rank is at snapshot %llu)", (unsigned long long)b[0], src,
-                     (unsigned long long)c->id,
-                     (unsigned long long)mpisnap__engine_in_epoch(
-                         g->engine, (uint32_t)c->in_idx[src]) + 1,
-                     (unsigned long long)mpisnap__engine_sid(g->engine));
-    return;
-  }
+  c->arr[src]++;
   /* A message that matches a posted receive never leaves this frame. */
   mpisnap__msg tmp = {0};
   tmp.comm = c;
   tmp.source = src;
   tmp.tag = tag;
   tmp.handle = h;
-  PMPI_Get_count(st, MPI_BYTE, &cnt);
-  tmp.bytes = cnt;
+  tmp.bytes = bytes;
   tmp.seq = g->arrivals++;
   mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &tmp.epoch);
   tmp.eidx = mpisnap__epoch_index(c, src, tmp.epoch);
@@ -595,34 +573,42 @@ uint64_t mpisnap__epoch_index(mpisnap__comm *c, int src, uint64_t epoch) {
   return c->eidx[src]++;
 }
 
-/* Take every message and marker waiting on one communicator's shadow. */
+/* Take every message waiting on one communicator's shadows. */
 int mpisnap__progress_comm(mpisnap__comm *c) {
   int n = 0;
 
-  for (;;) {
-    MPI_Message h;
-    MPI_Status st;
-    int flag = 0;
-    PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->shadow, &flag, &h, &st);
-    if (!flag)
-      return n;
-    arrival(c, h, &st);
-    n++;
-  }
+  for (int q = 0; q < 3; q++)
+    for (;;) {
+      MPI_Message h;
+      MPI_Status st;
+      int flag = 0;
+      PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->sh[q], &flag, &h, &st);
+      if (!flag)
+        break;
+      mpisnap__shadow_arrival(c, q, h, &st);
+      n++;
+    }
+  return n;
 }
 
+/* Markers, then the shadows: all of them while a snapshot is active here;
+ * on the fast path only those of communicators where the layer matches a
+ * posted receive (MPI matches the others). */
 int mpisnap__progress(void) {
   mpisnap__state *g = &mpisnap__g;
-  int n = 0;
+  int n = mpisnap__markers_poll();
 
   for (mpisnap__comm *c = g->comms; c != NULL; c = c->next)
-    n += mpisnap__progress_comm(c);
+    if (!g->fast || c->posted != NULL)
+      n += mpisnap__progress_comm(c);
   if (g->mk_n > 0) {
     int done = 0;
     PMPI_Testall(g->mk_n, g->mk_req, &done, MPI_STATUSES_IGNORE);
     if (done)
       g->mk_n = 0;
   }
+  if (!g->fast)
+    mpisnap__fast_check();
   return n;
 }
 

@@ -42,7 +42,6 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__msg *m;
   mpisnap__req r;
-  unsigned spins = 0;
   long det;
   int rc;
 
@@ -55,6 +54,8 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return rc;
+  if (mpisnap__fast_ok(c))
+    return mpisnap__fast_recv(c, buf, count, type, source, tag, status);
   det = mpisnap__wildcard(&source, &tag);
   m = mpisnap__find_unexpected(c, source, tag, 1);
   if (m != NULL) {
@@ -73,17 +74,26 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   r.tag = tag;
   r.real = MPI_REQUEST_NULL;
   r.det_idx = det;
-  mpisnap__post_recv(&r);
+  return mpisnap__slow_recv(&r, status);
+}
+
+/* A blocking receive matched by the layer: r lives on the caller's stack
+ * until it completes. */
+int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status) {
+  mpisnap__comm *c = r->comm;
+  unsigned spins = 0;
+
+  mpisnap__post_recv(r);
   /* Poll this communicator every time and all of them now and then:
    * markers elsewhere are not urgent, this receive's message is. */
-  for (unsigned k = 1; !r.done; k++) {
+  for (unsigned k = 1; !r->done; k++) {
     if ((k & 15) == 0 ? mpisnap__progress() : mpisnap__progress_comm(c))
       continue;
-    if (!r.done && (k & 15) == 0)
+    if (!r->done && (k & 15) == 0)
       mpisnap__wait_backoff(&spins);
   }
-  set_status(status, &r.status);
-  return r.status.MPI_ERROR;
+  set_status(status, &r->status);
+  return r->status.MPI_ERROR;
 }
 
 static int recv_request(void *buf, int count, MPI_Datatype type, int source,
@@ -118,6 +128,8 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
 int mpisnap__start_recv(mpisnap__req *r) {
   int source = r->peer, tag = r->tag;
 
+  if (!r->persistent && r->peer != MPI_PROC_NULL && mpisnap__fast_ok(r->comm))
+    return mpisnap__fast_irecv(r);
   if (r->peer != MPI_PROC_NULL) {
     /* A persistent receive keeps its wildcards for the next start. */
     r->det_idx = mpisnap__wildcard(&source, &tag);
@@ -194,6 +206,7 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
   }
   for (;;) {
     mpisnap__progress();
+    mpisnap__progress_comm(c);
     m = mpisnap__find_unexpected(c, source, tag, message != NULL);
     if (m != NULL || !blocking)
       break;

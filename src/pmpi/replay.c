@@ -63,6 +63,11 @@ void mpisnap__det_take(uint64_t sid, mpisnap__part *p) {
   nlog = 0;
 }
 
+int mpisnap__det_replaying(void) {
+  return mpisnap__c.on && mpisnap__c.parent != 0 &&
+         replay_pos < mpisnap__c.restored.ndet;
+}
+
 int mpisnap__det_replay(int kind, int *a, int *b, int *c) {
   mpisnap__part *p = &mpisnap__c.restored;
   mpisnap__determinant *d;

@@ -20,5 +20,7 @@ void mpisnap__det_set(long idx, int a, int b);
 void mpisnap__det_take(uint64_t sid, mpisnap__part *p);
 /* 1 and the logged values if the next determinant is to be replayed. */
 int mpisnap__det_replay(int kind, int *a, int *b, int *c);
+/* 1 while determinants of a restart remain to be replayed. */
+int mpisnap__det_replaying(void);
 
 #endif /* MPISNAP_PMPI_REPLAY_H */

@@ -20,7 +20,9 @@ static void send_progress(void) {
 
 static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
                      int tag, mpisnap__comm *c, int mode, MPI_Request *real) {
-  MPI_Comm sh = c->shadow;
+  /* The shadow of this rank's epoch: it tells the receiver on which side
+   * of this rank's record the message was sent. */
+  MPI_Comm sh = c->sh[mpisnap__g.shq];
 
   if (dest < 0 || dest >= c->size)
     return MPI_ERR_RANK;
@@ -129,11 +131,26 @@ static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
   return MPI_SUCCESS;
 }
 
+/* A persistent send's real request is made on the shadow of the epoch it
+ * is started in, and made again when that changes. */
+static int send_init_real(mpisnap__req *r) {
+  MPI_Comm sh = r->comm->sh[mpisnap__g.shq];
+  const void *buf = r->buf;
+  int rc;
+
+  switch (r->mode) {
+  case MODE_BUF: rc = PMPI_Bsend_init(buf, r->count, r->type, r->peer, r->tag, sh, &r->real); break;
+  case MODE_SYNC: rc = PMPI_Ssend_init(buf, r->count, r->type, r->peer, r->tag, sh, &r->real); break;
+  default: rc = PMPI_Send_init(buf, r->count, r->type, r->peer, r->tag, sh, &r->real); break;
+  }
+  r->shq = mpisnap__g.shq;
+  return rc;
+}
+
 static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
                      int tag, MPI_Comm comm, int mode, MPI_Request *request) {
   mpisnap__comm *c = mpisnap__enter(comm);
   mpisnap__req *r;
-  MPI_Comm sh;
   int rc;
 
   if (c == NULL)
@@ -146,17 +163,15 @@ static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
   r = mpisnap__req_new(MPISNAP__REQ_SEND);
   if (r == NULL)
     return MPI_ERR_NO_MEM;
-  sh = c->shadow;
   r->comm = c;
   r->peer = dest;
   r->persistent = 1;
   r->mode = mode;
-  switch (mode) {
-  case MODE_BUF: rc = PMPI_Bsend_init(buf, count, type, dest, tag, sh, &r->real); break;
-  case MODE_SYNC: rc = PMPI_Ssend_init(buf, count, type, dest, tag, sh, &r->real); break;
-  default: rc = PMPI_Send_init(buf, count, type, dest, tag, sh, &r->real); break;
-  }
-  if (rc != MPI_SUCCESS) {
+  r->buf = (void *)(uintptr_t)buf; /* only ever read */
+  r->count = count;
+  r->type = type;
+  r->tag = tag;
+  if ((rc = send_init_real(r)) != MPI_SUCCESS) {
     mpisnap__req_free(r);
     return rc;
   }
@@ -194,6 +209,11 @@ int mpisnap__start_send(mpisnap__req *r) {
     r->done = 1;
     mpisnap__status_empty(&r->status, MPI_ANY_SOURCE, MPI_ANY_TAG);
     return MPI_SUCCESS;
+  }
+  if (r->shq != mpisnap__g.shq) {
+    PMPI_Request_free(&r->real);
+    if ((rc = send_init_real(r)) != MPI_SUCCESS)
+      return rc;
   }
   mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)r->comm->out_idx[r->peer]);
   rc = PMPI_Start(&r->real);

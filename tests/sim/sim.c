@@ -365,7 +365,7 @@ static void cb_done(void *ctx, uint64_t sid) {
 }
 
 static const mpisnap__engine_ops sim_ops = {cb_record, cb_send_marker,
-                                            cb_log_queued, cb_done};
+                                            cb_log_queued, cb_done, NULL};
 
 /* ---- world ---- */
 

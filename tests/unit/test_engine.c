@@ -46,7 +46,7 @@ static void on_done(void *ctx, uint64_t sid) {
 }
 
 static const mpisnap__engine_ops ops = {on_record, on_marker, on_log_queued,
-                                        on_done};
+                                        on_done, NULL};
 
 static void test_errors(void) {
   log l = {0};

@@ -1,0 +1,622 @@
+/* The channels over three shadows, and the fast path.
+ *
+ * A rank sends on the shadow of its epoch (the last snapshot it recorded,
+ * modulo 3) and sends its markers on the control communicator, each with
+ * its count of messages sent on the channel before its record.  A
+ * receiver rebuilds every channel's FIFO order from that: a message that
+ * arrives on the shadow of a later epoch than the channel's last applied
+ * marker is held until that marker applies; a marker applies only when
+ * every message sent before it has arrived (the drain), pulled off the
+ * older epoch's shadow if need be.  The engine then sees each channel
+ * exactly as a FIFO channel with in-band markers.
+ *
+ * Three shadows are enough and two are not: a sender can be at most two
+ * snapshots ahead of a receiver's last applied marker on its channel
+ * (recording s+2 needs the sender DONE with s+1, so the receiver's marker
+ * of s+1, so the receiver DONE with s, so the sender's marker of s
+ * applied), so the epochs that can be in flight on a channel are three
+ * consecutive ones, one per shadow.
+ *
+ * While no snapshot is active, receives go straight to MPI on the current
+ * shadow (only messages of the current epoch travel there), with the
+ * standing marker receive beside them.  The moment a snapshot begins here
+ * (a marker arrives, or this rank initiates), every such receive is
+ * cancelled and handed to the layer's own matching, or, if MPI already
+ * matched it, accounted as arrived on its channel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/ckpt.h"
+#include "pmpi/layer.h"
+#include "pmpi/replay.h"
+
+/* Markers on the control communicator; its collectives never match. */
+#define MK_TAG 19531
+
+static void mk_post(void) {
+  if (PMPI_Irecv(mpisnap__g.mk_in, 4, MPI_UINT64_T, MPI_ANY_SOURCE, MK_TAG,
+                 mpisnap__g.control, &mpisnap__g.mk_in_req) != MPI_SUCCESS)
+    mpisnap__fatal("cannot post the receive of markers");
+}
+
+void mpisnap__chan_setup(void) {
+  mpisnap__state *g = &mpisnap__g;
+  const char *v = getenv("MPISNAP_FAST");
+
+  g->fast_off = v != NULL && strcmp(v, "0") == 0;
+  g->fast = !g->fast_off;
+  g->ep = 0;
+  g->shq = 0;
+  mk_post();
+}
+
+void mpisnap__chan_shutdown(void) {
+  mpisnap__state *g = &mpisnap__g;
+  int cancelled = 0;
+  MPI_Status st;
+
+  if (g->mk_in_req == MPI_REQUEST_NULL)
+    return;
+  PMPI_Cancel(&g->mk_in_req);
+  PMPI_Wait(&g->mk_in_req, &st);
+  PMPI_Test_cancelled(&st, &cancelled);
+  if (!cancelled)
+    mpisnap__fatal("a marker arrived after every snapshot had finished");
+  free(g->orphan);
+  g->orphan = NULL;
+  g->norphan = g->orphan_cap = 0;
+}
+
+/* ---- per-communicator state ---- */
+
+int mpisnap__chan_comm_setup(mpisnap__comm *c, int inter) {
+  MPI_Group grp, world;
+  int *in, rc = MPI_SUCCESS;
+
+  for (int q = 0; q < 3; q++)
+    c->sh[q] = MPI_COMM_NULL;
+  for (int q = 0; q < 3 && rc == MPI_SUCCESS; q++)
+    rc = PMPI_Comm_dup(c->app, &c->sh[q]);
+  if (rc != MPI_SUCCESS)
+    return rc;
+  c->shadow = c->sh[0];
+  c->world = malloc((size_t)c->size * sizeof(int));
+  c->arr = calloc((size_t)c->size, sizeof(uint64_t));
+  c->pmk = calloc((size_t)c->size, sizeof(*c->pmk));
+  c->pmk_n = calloc((size_t)c->size, 1);
+  in = malloc((size_t)c->size * sizeof(int));
+  if (!c->world || !c->arr || !c->pmk || !c->pmk_n || !in) {
+    free(in);
+    return MPI_ERR_NO_MEM;
+  }
+  /* Markers go to the peer's rank in the control communicator (a
+   * duplicate of MPI_COMM_WORLD); for an intercommunicator the peers are
+   * the remote group. */
+  if (inter)
+    PMPI_Comm_remote_group(c->app, &grp);
+  else
+    PMPI_Comm_group(c->app, &grp);
+  PMPI_Comm_group(MPI_COMM_WORLD, &world);
+  for (int p = 0; p < c->size; p++)
+    in[p] = p;
+  rc = PMPI_Group_translate_ranks(grp, c->size, in, world, c->world);
+  PMPI_Group_free(&grp);
+  PMPI_Group_free(&world);
+  free(in);
+  return rc;
+}
+
+static void release_held(mpisnap__msg **head, mpisnap__msg **tail) {
+  while (*head != NULL) {
+    mpisnap__msg *m = *head;
+    *head = m->next;
+    if (m->handle != MPI_MESSAGE_NULL) {
+      char *tmp = malloc(m->bytes ? (size_t)m->bytes : 1);
+      PMPI_Mrecv(tmp, (int)m->bytes, MPI_BYTE, &m->handle, MPI_STATUS_IGNORE);
+      free(tmp);
+    }
+    free(m->data);
+    free(m);
+  }
+  *tail = NULL;
+}
+
+void mpisnap__chan_comm_free(mpisnap__comm *c) {
+  for (mpisnap__msg *m = c->ahead; m != NULL; m = m->next)
+    mpisnap__g.held--;
+  release_held(&c->ahead, &c->ahead_tail);
+  for (int p = 0; p < c->size && c->pmk_n != NULL; p++)
+    mpisnap__g.pending_markers -= c->pmk_n[p];
+  for (int q = 0; q < 3; q++)
+    if (c->sh[q] != MPI_COMM_NULL)
+      PMPI_Comm_free(&c->sh[q]);
+  c->shadow = MPI_COMM_NULL;
+  free(c->world);
+  free(c->arr);
+  free(c->pmk);
+  free(c->pmk_n);
+}
+
+/* ---- markers ---- */
+
+void mpisnap__send_marker(mpisnap__comm *c, int peer, uint64_t sid,
+                          uint64_t count) {
+  mpisnap__state *g = &mpisnap__g;
+  int k;
+
+  if (g->mk_n == g->mk_cap) {
+    int ncap = g->mk_cap ? g->mk_cap * 2 : 64;
+    MPI_Request *r = realloc(g->mk_req, (size_t)ncap * sizeof(*r));
+    uint64_t(*b)[4];
+    if (r == NULL)
+      mpisnap__fatal("out of memory sending markers");
+    g->mk_req = r;
+    b = realloc(g->mk_buf, (size_t)ncap * sizeof(*b));
+    if (b == NULL)
+      mpisnap__fatal("out of memory sending markers");
+    g->mk_buf = b;
+    g->mk_cap = ncap;
+  }
+  k = g->mk_n++;
+  g->mk_buf[k][0] = sid;
+  g->mk_buf[k][1] = count;
+  g->mk_buf[k][2] = c->key;
+  g->mk_buf[k][3] = (uint64_t)c->rank;
+  if (PMPI_Isend(g->mk_buf[k], 4, MPI_UINT64_T, c->world[peer], MK_TAG,
+                 g->control, &g->mk_req[k]) != MPI_SUCCESS)
+    mpisnap__fatal("sending a marker failed");
+}
+
+static void chan_advance(mpisnap__comm *c, int src);
+
+static void marker_queue(mpisnap__comm *c, int src, uint64_t sid,
+                         uint64_t count) {
+  if (src < 0 || src >= c->size)
+    mpisnap__fatal("a marker names rank %d of a %d-rank communicator", src,
+                   c->size);
+  if (c->pmk_n[src] == 3)
+    mpisnap__fatal("more than three markers from rank %d on communicator "
+                   "#%llu wait for their channel", src,
+                   (unsigned long long)c->id);
+  c->pmk[src][c->pmk_n[src]][0] = sid;
+  c->pmk[src][c->pmk_n[src]][1] = count;
+  c->pmk_n[src]++;
+  mpisnap__g.pending_markers++;
+  chan_advance(c, src);
+}
+
+static mpisnap__comm *comm_by_key(uint64_t key) {
+  for (mpisnap__comm *c = mpisnap__g.comms; c != NULL; c = c->next)
+    if (c->key == key)
+      return c;
+  return NULL;
+}
+
+static void marker_in(const uint64_t b[4]) {
+  mpisnap__state *g = &mpisnap__g;
+  mpisnap__comm *c;
+
+  /* A snapshot is starting or going on: the fast path's receives go back
+   * to the layer before anything is counted for it. */
+  mpisnap__go_slow();
+  c = comm_by_key(b[2]);
+  if (c != NULL) {
+    marker_queue(c, (int)b[3], b[0], b[1]);
+    return;
+  }
+  /* Its communicator is not created on this rank yet: keep it. */
+  if (g->norphan == g->orphan_cap) {
+    int ncap = g->orphan_cap ? g->orphan_cap * 2 : 16;
+    uint64_t(*o)[4] = realloc(g->orphan, (size_t)ncap * sizeof(*o));
+    if (o == NULL)
+      mpisnap__fatal("out of memory keeping a marker");
+    g->orphan = o;
+    g->orphan_cap = ncap;
+  }
+  memcpy(g->orphan[g->norphan++], b, 4 * sizeof(uint64_t));
+}
+
+/* A new communicator takes the markers that came before it. */
+void mpisnap__chan_adopt(mpisnap__comm *c) {
+  mpisnap__state *g = &mpisnap__g;
+  int k = 0;
+
+  while (k < g->norphan)
+    if (g->orphan[k][2] == c->key) {
+      uint64_t b[4];
+      memcpy(b, g->orphan[k], sizeof(b));
+      memmove(g->orphan[k], g->orphan[k + 1],
+              (size_t)(g->norphan - k - 1) * sizeof(*g->orphan));
+      g->norphan--;
+      marker_queue(c, (int)b[3], b[0], b[1]);
+    } else {
+      k++;
+    }
+}
+
+/* The standing marker receive completed (its request is gone). */
+static void marker_fired(void) {
+  uint64_t b[4];
+
+  mpisnap__g.mk_in_req = MPI_REQUEST_NULL;
+  memcpy(b, mpisnap__g.mk_in, sizeof(b));
+  mk_post();
+  marker_in(b);
+}
+
+int mpisnap__markers_poll(void) {
+  int n = 0, flag = 1;
+
+  while (flag) {
+    flag = 0;
+    PMPI_Test(&mpisnap__g.mk_in_req, &flag, MPI_STATUS_IGNORE);
+    if (flag) {
+      marker_fired();
+      n++;
+    }
+  }
+  return n;
+}
+
+/* ---- rebuilding the FIFO order ---- */
+
+/* Take the next message of epoch e from src off e's shadow, if it is there. */
+static int pull(mpisnap__comm *c, int src, uint64_t e) {
+  MPI_Message h;
+  MPI_Status st;
+  int flag = 0, cnt = 0;
+
+  PMPI_Improbe(src, MPI_ANY_TAG, c->sh[e % 3], &flag, &h, &st);
+  if (!flag)
+    return 0;
+  PMPI_Get_count(&st, MPI_BYTE, &cnt);
+  mpisnap__arrival(c, h, src, st.MPI_TAG, cnt);
+  return 1;
+}
+
+/* Hand on the first held message from src of epoch e; 1 if there was one. */
+static int release_ahead(mpisnap__comm *c, int src, uint64_t e) {
+  mpisnap__msg *m, *prev = NULL;
+
+  for (m = c->ahead; m != NULL; prev = m, m = m->next)
+    if (m->source == src && m->epoch == e)
+      break;
+  if (m == NULL)
+    return 0;
+  if (prev)
+    prev->next = m->next;
+  else
+    c->ahead = m->next;
+  if (c->ahead_tail == m)
+    c->ahead_tail = prev;
+  mpisnap__g.held--;
+  mpisnap__arrival(c, m->handle, src, m->tag, m->bytes);
+  free(m);
+  return 1;
+}
+
+/* Apply what can be applied on channel (c, src), in its FIFO order. */
+static void chan_advance(mpisnap__comm *c, int src) {
+  mpisnap__state *g = &mpisnap__g;
+  uint32_t in = (uint32_t)c->in_idx[src];
+
+  for (;;) {
+    uint64_t e = mpisnap__engine_in_epoch(g->engine, in), sid, cnt, *mk;
+    if (release_ahead(c, src, e))
+      continue;
+    if (c->pmk_n[src] == 0)
+      return;
+    sid = c->pmk[src][0][0];
+    cnt = c->pmk[src][0][1];
+    if (sid != e + 1)
+      mpisnap__fatal("marker %llu from rank %d on communicator #%llu arrived "
+                     "out of sequence (the channel expected marker %llu; "
+                     "this rank is at snapshot %llu)", (unsigned long long)sid,
+                     src, (unsigned long long)c->id,
+                     (unsigned long long)e + 1,
+                     (unsigned long long)mpisnap__engine_sid(g->engine));
+    if (c->arr[src] < cnt) {
+      /* The drain: messages sent before the marker are still coming. */
+      if (pull(c, src, e))
+        continue;
+      return;
+    }
+    if (c->arr[src] > cnt)
+      mpisnap__fatal("rank %d sent %llu messages on communicator #%llu "
+                     "before its record of snapshot %llu, but %llu arrived",
+                     src, (unsigned long long)cnt, (unsigned long long)c->id,
+                     (unsigned long long)sid,
+                     (unsigned long long)c->arr[src]);
+    memmove(c->pmk[src][0], c->pmk[src][1], 2 * sizeof(c->pmk[src][0]));
+    c->pmk_n[src]--;
+    g->pending_markers--;
+    mk = &c->marker_count[(size_t)src * 4 + (sid & 1) * 2];
+    mk[0] = sid;
+    mk[1] = cnt;
+    if (mpisnap__engine_marker(g->engine, in, sid) < 0)
+      mpisnap__fatal("marker %llu from rank %d on communicator #%llu does "
+                     "not fit this rank's snapshot %llu",
+                     (unsigned long long)sid, src, (unsigned long long)c->id,
+                     (unsigned long long)mpisnap__engine_sid(g->engine));
+  }
+}
+
+/* A message taken off shadow q: its epoch is the one of the three that
+ * can be in flight on its channel which travels on q. */
+void mpisnap__shadow_arrival(mpisnap__comm *c, int q, MPI_Message h,
+                             MPI_Status *st) {
+  int src = st->MPI_SOURCE, cnt = 0;
+  uint64_t e = mpisnap__engine_in_epoch(mpisnap__g.engine,
+                                        (uint32_t)c->in_idx[src]);
+  uint64_t ahead = ((uint64_t)q + 3 - e % 3) % 3;
+  mpisnap__msg *m;
+
+  PMPI_Get_count(st, MPI_BYTE, &cnt);
+  if (ahead == 0) {
+    mpisnap__arrival(c, h, src, st->MPI_TAG, cnt);
+    if (c->pmk_n[src] > 0)
+      chan_advance(c, src);
+    return;
+  }
+  /* Sent after a marker that has not been applied here yet. */
+  m = calloc(1, sizeof(*m));
+  if (m == NULL)
+    mpisnap__fatal("out of memory holding a message");
+  m->comm = c;
+  m->source = src;
+  m->tag = st->MPI_TAG;
+  m->handle = h;
+  m->bytes = cnt;
+  m->epoch = e + ahead;
+  m->heap = 1;
+  if (c->ahead_tail)
+    c->ahead_tail->next = m;
+  else
+    c->ahead = m;
+  c->ahead_tail = m;
+  mpisnap__g.held++;
+  mpisnap__go_slow();
+  chan_advance(c, src);
+}
+
+/* ---- the fast path ---- */
+
+/* A fast receive that MPI matched: account its message on its channel. */
+static void fast_arrived(mpisnap__req *r) {
+  mpisnap__comm *c = r->comm;
+  int cnt = 0, src = r->status.MPI_SOURCE;
+
+  PMPI_Get_count(&r->status, MPI_BYTE, &cnt);
+  r->fast = 0;
+  r->real = MPI_REQUEST_NULL;
+  r->src = src;
+  r->bytes = cnt;
+  r->seq = mpisnap__g.arrivals++;
+  r->eidx = mpisnap__epoch_index(c, src, r->epoch);
+  c->arr[src]++;
+}
+
+static void fastq_remove(mpisnap__req *r) {
+  mpisnap__comm *c = r->comm;
+  mpisnap__req *q, *prev = NULL;
+
+  for (q = c->fastq; q != NULL; prev = q, q = q->inext)
+    if (q == r) {
+      if (prev)
+        prev->inext = q->inext;
+      else
+        c->fastq = q->inext;
+      if (c->fastq_tail == q)
+        c->fastq_tail = prev;
+      break;
+    }
+  r->inext = NULL;
+}
+
+/* Its real receive completed (r->status holds MPI's status). */
+void mpisnap__fast_finish(mpisnap__req *r) {
+  int cancelled = 0;
+
+  fastq_remove(r);
+  PMPI_Test_cancelled(&r->status, &cancelled);
+  if (cancelled) {
+    r->fast = 0;
+    r->real = MPI_REQUEST_NULL;
+    r->done = 1;
+    r->active = 0;
+    return;
+  }
+  fast_arrived(r);
+  mpisnap__finish_inflight(r);
+  if (r->comm->pmk_n[r->src] > 0)
+    chan_advance(r->comm, r->src);
+}
+
+/* Take r out of MPI: cancelled, it goes back to the layer as a posted
+ * receive (returns 0); matched, its message is accounted as arrived and
+ * waits, landed, for the application's completion call (returns 1).  One
+ * the application cancelled itself stays cancelled (returns 2). */
+static int fast_resolve(mpisnap__req *r) {
+  mpisnap__comm *c = r->comm;
+  MPI_Status st;
+  int cancelled = 0;
+
+  if (!r->cancel)
+    PMPI_Cancel(&r->real);
+  st.MPI_ERROR = PMPI_Wait(&r->real, &st);
+  PMPI_Test_cancelled(&st, &cancelled);
+  r->real = MPI_REQUEST_NULL;
+  r->fast = 0;
+  if (cancelled && r->cancel) {
+    r->status = st;
+    r->done = 1;
+    r->active = 0;
+    return 2;
+  }
+  if (cancelled)
+    return 0;
+  r->status = st;
+  fast_arrived(r);
+  r->landed = 1;
+  r->inext = c->inflight;
+  c->inflight = r;
+  return 1;
+}
+
+/* Every fast receive goes back to the layer, in posting order and ahead
+ * of the receives the layer already had posted on its communicator. */
+void mpisnap__go_slow(void) {
+  mpisnap__state *g = &mpisnap__g;
+
+  if (!g->fast)
+    return;
+  g->fast = 0;
+  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next) {
+    mpisnap__req *head = NULL, *tail = NULL;
+    while (c->fastq != NULL) {
+      mpisnap__req *r = c->fastq;
+      c->fastq = r->inext;
+      r->inext = NULL;
+      switch (fast_resolve(r)) {
+      case 2:
+        if (r->freed)
+          mpisnap__req_free(r);
+        continue;
+      case 1:
+        if (r->freed) {
+          mpisnap__finish_inflight(r);
+          mpisnap__req_free(r);
+        }
+        continue;
+      }
+      r->next = NULL;
+      if (tail)
+        tail->next = r;
+      else
+        head = r;
+      tail = r;
+    }
+    c->fastq_tail = NULL;
+    if (head != NULL) {
+      tail->next = c->posted;
+      if (c->posted == NULL)
+        c->posted_tail = tail;
+      c->posted = head;
+    }
+  }
+}
+
+/* The fast path comes back once this rank's snapshot is over and nothing
+ * of it is left to rebuild or replay. */
+void mpisnap__fast_check(void) {
+  mpisnap__state *g = &mpisnap__g;
+  enum mpisnap__phase ph;
+
+  if (g->fast || g->fast_off || g->pending_markers > 0 || g->held > 0 ||
+      mpisnap__det_replaying())
+    return;
+  ph = mpisnap__engine_phase(g->engine);
+  if ((ph == MPISNAP__IDLE || ph == MPISNAP__DONE) &&
+      !mpisnap__engine_next_pending(g->engine))
+    g->fast = 1;
+}
+
+/* A freed active fast receive still receives its message. */
+void mpisnap__fast_free(mpisnap__req *r) {
+  r->freed = 1;
+}
+
+int mpisnap__fast_irecv(mpisnap__req *r) {
+  mpisnap__comm *c = r->comm;
+  int rc;
+
+  r->fast = 1;
+  r->epoch = mpisnap__g.ep;
+  r->active = 1;
+  r->done = 0;
+  r->landed = 0;
+  rc = PMPI_Irecv(r->buf, r->count, r->type, r->peer, r->tag,
+                  c->sh[mpisnap__g.shq], &r->real);
+  if (rc != MPI_SUCCESS) {
+    r->fast = 0;
+    r->active = 0;
+    return rc;
+  }
+  r->inext = NULL;
+  if (c->fastq_tail)
+    c->fastq_tail->inext = r;
+  else
+    c->fastq = r;
+  c->fastq_tail = r;
+  return MPI_SUCCESS;
+}
+
+/* A snapshot began while a blocking fast receive waited: take it out of
+ * MPI.  Returns 1 when MPI had matched it (its message is accounted and
+ * in r's buffer), 0 when it was cancelled and is posted in the layer. */
+static int fast_recv_leave(mpisnap__req *r, MPI_Request real) {
+  r->real = real;
+  r->fast = 1;
+  if (!fast_resolve(r))
+    return 0;
+  /* Not a request the application will complete: consumed right here. */
+  r->comm->inflight = r->inext;
+  r->inext = NULL;
+  r->landed = 0;
+  return 1;
+}
+
+/* A blocking receive on the fast path: MPI matches it on the current
+ * shadow while the standing marker receive watches for a snapshot. */
+int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
+                       MPI_Datatype type, int source, int tag,
+                       MPI_Status *status) {
+  mpisnap__state *g = &mpisnap__g;
+  mpisnap__req r = {0};
+  MPI_Request rq[2];
+  unsigned spins = 0;
+  int idx, flag, rc;
+
+  r.kind = MPISNAP__REQ_RECV;
+  r.blocking = 1;
+  r.comm = c;
+  r.buf = buf;
+  r.count = count;
+  r.type = type;
+  r.peer = source;
+  r.tag = tag;
+  r.epoch = g->ep;
+  r.det_idx = -1;
+  rc = PMPI_Irecv(buf, count, type, source, tag, c->sh[g->shq], &rq[0]);
+  if (rc != MPI_SUCCESS)
+    return rc;
+  for (unsigned k = 1;; k++) {
+    rq[1] = g->mk_in_req;
+    flag = 0;
+    rc = PMPI_Testany(2, rq, &idx, &flag, &r.status);
+    if (flag && idx == 0) {
+      r.status.MPI_ERROR = rc;
+      r.real = MPI_REQUEST_NULL;
+      fast_arrived(&r);
+      break;
+    }
+    if (flag && idx == 1)
+      marker_fired();
+    else if ((k & 15) == 0)
+      /* Receives the layer matches on other communicators, and the
+       * checkpoint's control rounds, go on while this rank waits. */
+      mpisnap__progress();
+    if (!g->fast) {
+      if (!fast_recv_leave(&r, rq[0]))
+        return mpisnap__slow_recv(&r, status);
+      break;
+    }
+    mpisnap__wait_backoff(&spins);
+  }
+  mpisnap__finish_inflight(&r);
+  if (c->pmk_n[r.src] > 0)
+    chan_advance(c, r.src);
+  if (status != MPI_STATUS_IGNORE)
+    *status = r.status;
+  return r.status.MPI_ERROR;
+}
