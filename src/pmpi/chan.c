@@ -418,7 +418,8 @@ void mpisnap__fast_finish(mpisnap__req *r) {
   int cancelled = 0;
 
   fastq_remove(r);
-  PMPI_Test_cancelled(&r->status, &cancelled);
+  if (r->cancel) /* only the application cancels a fast receive */
+    PMPI_Test_cancelled(&r->status, &cancelled);
   if (cancelled) {
     r->fast = 0;
     r->real = MPI_REQUEST_NULL;

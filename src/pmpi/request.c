@@ -91,11 +91,21 @@ static void set_del(ptrset *s, uintptr_t p) {
   }
 }
 
-mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind) {
-  mpisnap__req *r = calloc(1, sizeof(*r));
+/* Freed requests are kept for reuse: a stream of small nonblocking
+ * messages would otherwise pay an allocation and a free for each. */
+#define SPARE_MAX 256
+static mpisnap__req *spare[SPARE_MAX];
+static int nspare;
 
-  if (r == NULL)
+mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind) {
+  mpisnap__req *r;
+
+  if (nspare > 0) {
+    r = spare[--nspare];
+    memset(r, 0, sizeof(*r));
+  } else if ((r = calloc(1, sizeof(*r))) == NULL) {
     return NULL;
+  }
   if (set_add(&reqs, (uintptr_t)r) < 0) {
     free(r);
     return NULL;
@@ -107,7 +117,10 @@ mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind) {
 
 void mpisnap__req_free(mpisnap__req *r) {
   set_del(&reqs, (uintptr_t)r);
-  free(r);
+  if (nspare < SPARE_MAX)
+    spare[nspare++] = r;
+  else
+    free(r);
 }
 
 mpisnap__req *mpisnap__req_lookup(MPI_Request h) {
