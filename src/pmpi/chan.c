@@ -55,6 +55,11 @@ void mpisnap__chan_shutdown(void) {
   int cancelled = 0;
   MPI_Status st;
 
+  if (g->fast_blocking != NULL) {
+    PMPI_Cancel(g->fast_blocking);
+    PMPI_Wait(g->fast_blocking, MPI_STATUS_IGNORE);
+    g->fast_blocking = NULL;
+  }
   if (g->mk_in_req == MPI_REQUEST_NULL)
     return;
   PMPI_Cancel(&g->mk_in_req);
@@ -591,6 +596,9 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
   rc = PMPI_Irecv(buf, count, type, source, tag, c->sh[g->shq], &rq[0]);
   if (rc != MPI_SUCCESS)
     return rc;
+  /* The library may stop the program from inside this wait (a committed
+   * checkpoint-and-exit in independent mode); MPI_Finalize cancels it. */
+  g->fast_blocking = &rq[0];
   for (unsigned k = 1;; k++) {
     rq[1] = g->mk_in_req;
     flag = 0;
@@ -608,12 +616,14 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
        * checkpoint's control rounds, go on while this rank waits. */
       mpisnap__progress();
     if (!g->fast) {
+      g->fast_blocking = NULL;
       if (!fast_recv_leave(&r, rq[0]))
         return mpisnap__slow_recv(&r, status);
       break;
     }
     mpisnap__wait_backoff(&spins);
   }
+  g->fast_blocking = NULL;
   mpisnap__finish_inflight(&r);
   if (c->pmk_n[r.src] > 0)
     chan_advance(c, r.src);

@@ -254,6 +254,7 @@ MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
                                                    : &sts[i]) != PENDING) {
         done[i] = 1;
         remaining--;
+        spins = 0; /* not idle: requests are completing */
       } else if (mpi_backed) {
         waiting_on_mpi = 1;
       }

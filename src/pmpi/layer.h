@@ -149,6 +149,7 @@ typedef struct mpisnap__state {
   uint64_t ep;            /* the last snapshot this rank recorded */
   int shq;                /* ep % 3: the shadow this rank sends on */
   uint64_t pending_markers, held;
+  MPI_Request *fast_blocking; /* a blocking fast receive's real request */
   int mk_n, mk_cap;
   /* Test support and statistics. */
   uint64_t log_mem_limit; /* MPISNAP_LOG_MEM: channel state kept in memory */
