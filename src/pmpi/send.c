@@ -97,6 +97,11 @@ static int done_request(MPI_Request *request, int persistent) {
   return MPI_SUCCESS;
 }
 
+/* A nonblocking send hands the application MPI's own request: the message
+ * is counted on its channel when it is sent, and nothing about its
+ * completion concerns the layer.  Only a send that is not sent (to
+ * MPI_PROC_NULL, or suppressed after a restart) gets a layer request,
+ * complete from the start. */
 static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
                             int dest, int tag, MPI_Comm comm, int mode,
                             MPI_Request *request) {
@@ -109,26 +114,19 @@ static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
   if (dest == MPI_PROC_NULL)
     return done_request(request, 0);
   MPISNAP__CHECK_TAG(tag);
-  r = mpisnap__req_new(MPISNAP__REQ_SEND);
-  if (r == NULL)
-    return MPI_ERR_NO_MEM;
-  r->comm = c;
-  r->peer = dest;
-  r->active = 1;
-  rc = post_send(buf, count, type, dest, tag, c, mode, &r->real);
+  rc = post_send(buf, count, type, dest, tag, c, mode, request);
   if (rc == SUPPRESSED) {
+    if ((r = mpisnap__req_new(MPISNAP__REQ_SEND)) == NULL)
+      return MPI_ERR_NO_MEM;
+    r->comm = c;
+    r->peer = dest;
     r->done = 1;
-    r->real = MPI_REQUEST_NULL;
     mpisnap__status_empty(&r->status, MPI_ANY_SOURCE, MPI_ANY_TAG);
+    *request = mpisnap__req_handle(r);
     rc = MPI_SUCCESS;
   }
-  if (rc != MPI_SUCCESS) {
-    mpisnap__req_free(r);
-    return rc;
-  }
-  *request = mpisnap__req_handle(r);
   send_progress();
-  return MPI_SUCCESS;
+  return rc;
 }
 
 /* A persistent send's real request is made on the shadow of the epoch it
