@@ -613,16 +613,19 @@ int mpisnap__progress(void) {
 }
 
 /* A rank blocked in the library polls; after a while it sleeps between
- * polls so that an idle rank does not keep a core busy for mpisnap. */
+ * polls so that an idle rank does not keep a core busy for mpisnap.  The
+ * first 100,000 polls (several milliseconds) spin, as MPI itself would:
+ * a rank waiting that long for a large transfer is not idle, and sleeping
+ * would delay it by the sleep's wake-up time. */
 void mpisnap__wait_backoff(unsigned *spins) {
-  struct timespec ts = {0, 0};
+  struct timespec ts = {0, 50000};
 
   if (++*spins < 20000)
     return;
   if ((*spins & 1023) == 0)
     mpisnap__ck_idle();
-  ts.tv_nsec = *spins < 40000 ? 1000 : 50000;
-  nanosleep(&ts, NULL);
+  if (*spins >= 100000)
+    nanosleep(&ts, NULL);
 }
 
 void mpisnap__maybe_trigger(void) {
