@@ -275,6 +275,7 @@ static int pull(mpisnap__comm *c, int src, uint64_t e) {
   if (!flag)
     return 0;
   PMPI_Get_count(&st, MPI_BYTE, &cnt);
+  mpisnap__g.n_pulled++;
   mpisnap__arrival(c, h, src, st.MPI_TAG, cnt);
   return 1;
 }
@@ -380,6 +381,7 @@ void mpisnap__shadow_arrival(mpisnap__comm *c, int q, MPI_Message h,
     c->ahead = m;
   c->ahead_tail = m;
   mpisnap__g.held++;
+  mpisnap__g.n_ahead++;
   mpisnap__go_slow();
   chan_advance(c, src);
 }
@@ -459,8 +461,11 @@ static int fast_resolve(mpisnap__req *r) {
     r->active = 0;
     return 2;
   }
-  if (cancelled)
+  if (cancelled) {
+    mpisnap__g.n_taken_back++;
     return 0;
+  }
+  mpisnap__g.n_landed++;
   r->status = st;
   fast_arrived(r);
   r->landed = 1;

@@ -133,16 +133,21 @@ int mpisnap__finish_snapshots(int record_pending) {
 
 static void report(void) {
   mpisnap__state *g = &mpisnap__g;
-  uint64_t in[3] = {g->snapshots_done, g->channels_checked, g->unbalanced};
-  uint64_t out[3] = {0, 0, 0};
+  uint64_t in[7] = {g->snapshots_done, g->channels_checked, g->unbalanced,
+                    g->n_ahead, g->n_pulled, g->n_taken_back, g->n_landed};
+  uint64_t out[7] = {0};
 
-  PMPI_Reduce(in, out, 3, MPI_UINT64_T, MPI_SUM, 0, g->control);
+  PMPI_Reduce(in, out, 7, MPI_UINT64_T, MPI_SUM, 0, g->control);
   if (g->world_rank != 0 || out[0] == 0)
     return;
   if (out[2] == 0)
-    printf("mpisnap: %llu snapshots checked on %llu channels, all balanced\n",
+    printf("mpisnap: %llu snapshots checked on %llu channels, all balanced "
+           "(messages ahead of their marker %llu, drained %llu; fast "
+           "receives taken back %llu, matched at the switch %llu)\n",
            (unsigned long long)(out[0] / (uint64_t)g->world_size),
-           (unsigned long long)out[1]);
+           (unsigned long long)out[1], (unsigned long long)out[3],
+           (unsigned long long)out[4], (unsigned long long)out[5],
+           (unsigned long long)out[6]);
   else
     printf("mpisnap: error: %llu unbalanced channels in %llu snapshots\n",
            (unsigned long long)out[2],

@@ -150,6 +150,8 @@ typedef struct mpisnap__state {
   int shq;                /* ep % 3: the shadow this rank sends on */
   uint64_t pending_markers, held;
   MPI_Request *fast_blocking; /* a blocking fast receive's real request */
+  /* How often the epoch machinery's rarer paths ran (reported at the end). */
+  uint64_t n_ahead, n_pulled, n_taken_back, n_landed;
   int mk_n, mk_cap;
   /* Test support and statistics. */
   uint64_t log_mem_limit; /* MPISNAP_LOG_MEM: channel state kept in memory */
