@@ -111,7 +111,9 @@ int mpisnap__chan_comm_setup(mpisnap__comm *c, int inter) {
   return rc;
 }
 
-static void release_held(mpisnap__msg **head, mpisnap__msg **tail) {
+/* Messages nobody will receive (their communicator is being freed): take
+ * them out of MPI and drop them. */
+void mpisnap__msgs_discard(mpisnap__msg **head, mpisnap__msg **tail) {
   while (*head != NULL) {
     mpisnap__msg *m = *head;
     *head = m->next;
@@ -129,7 +131,7 @@ static void release_held(mpisnap__msg **head, mpisnap__msg **tail) {
 void mpisnap__chan_comm_free(mpisnap__comm *c) {
   for (mpisnap__msg *m = c->ahead; m != NULL; m = m->next)
     mpisnap__g.held--;
-  release_held(&c->ahead, &c->ahead_tail);
+  mpisnap__msgs_discard(&c->ahead, &c->ahead_tail);
   for (int p = 0; p < c->size && c->pmk_n != NULL; p++)
     mpisnap__g.pending_markers -= c->pmk_n[p];
   for (int q = 0; q < 3; q++)
@@ -583,21 +585,13 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
                        MPI_Datatype type, int source, int tag,
                        MPI_Status *status) {
   mpisnap__state *g = &mpisnap__g;
-  mpisnap__req r = {0};
+  mpisnap__req r;
   MPI_Request rq[2];
   unsigned spins = 0;
   int idx, flag, rc;
 
-  r.kind = MPISNAP__REQ_RECV;
-  r.blocking = 1;
-  r.comm = c;
-  r.buf = buf;
-  r.count = count;
-  r.type = type;
-  r.peer = source;
-  r.tag = tag;
+  mpisnap__blocking_req(&r, c, buf, count, type, source, tag, -1);
   r.epoch = g->ep;
-  r.det_idx = -1;
   rc = PMPI_Irecv(buf, count, type, source, tag, c->sh[g->shq], &rq[0]);
   if (rc != MPI_SUCCESS)
     return rc;

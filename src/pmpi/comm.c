@@ -202,17 +202,7 @@ static void unlink_comm(mpisnap__comm *c) {
 }
 
 static void destroy(mpisnap__comm *c) {
-  while (c->unexp != NULL) {
-    mpisnap__msg *m = c->unexp;
-    c->unexp = m->next;
-    if (m->handle != MPI_MESSAGE_NULL) {
-      char *tmp = malloc(m->bytes ? (size_t)m->bytes : 1);
-      PMPI_Mrecv(tmp, (int)m->bytes, MPI_BYTE, &m->handle, MPI_STATUS_IGNORE);
-      free(tmp);
-    }
-    free(m->data);
-    free(m);
-  }
+  mpisnap__msgs_discard(&c->unexp, &c->unexp_tail);
   mpisnap__chan_comm_free(c);
   free(c->in_idx);
   free(c->out_idx);

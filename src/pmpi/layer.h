@@ -212,7 +212,35 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
                        MPI_Status *status);
 int mpisnap__fast_irecv(mpisnap__req *r);
 void mpisnap__chan_adopt(mpisnap__comm *c);
+void mpisnap__msgs_discard(mpisnap__msg **head, mpisnap__msg **tail);
 int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status); /* recv.c */
+
+/* What every receive request holds about its receive. */
+static inline void mpisnap__recv_fields(mpisnap__req *r, mpisnap__comm *c,
+                                        void *buf, int count,
+                                        MPI_Datatype type, int source,
+                                        int tag) {
+  r->comm = c;
+  r->buf = buf;
+  r->count = count;
+  r->type = type;
+  r->peer = source;
+  r->tag = tag;
+  r->det_idx = -1;
+}
+
+/* A blocking receive's request, which lives on its caller's stack. */
+static inline void mpisnap__blocking_req(mpisnap__req *r, mpisnap__comm *c,
+                                         void *buf, int count,
+                                         MPI_Datatype type, int source,
+                                         int tag, long det) {
+  *r = (mpisnap__req){0};
+  r->kind = MPISNAP__REQ_RECV;
+  r->blocking = 1;
+  r->real = MPI_REQUEST_NULL;
+  mpisnap__recv_fields(r, c, buf, count, type, source, tag);
+  r->det_idx = det;
+}
 
 /* Whether a receive on c may go straight to MPI: no snapshot active here,
  * and nothing the layer holds on c that the receive must match first. */

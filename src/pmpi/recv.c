@@ -63,17 +63,7 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
     return mpisnap__deliver(m, buf, count, type, status);
   }
   /* Post a receive that lives on this stack frame until it completes. */
-  r = (mpisnap__req){0};
-  r.kind = MPISNAP__REQ_RECV;
-  r.blocking = 1;
-  r.comm = c;
-  r.buf = buf;
-  r.count = count;
-  r.type = type;
-  r.peer = source;
-  r.tag = tag;
-  r.real = MPI_REQUEST_NULL;
-  r.det_idx = det;
+  mpisnap__blocking_req(&r, c, buf, count, type, source, tag, det);
   return mpisnap__slow_recv(&r, status);
 }
 
@@ -110,14 +100,8 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
   r = mpisnap__req_new(MPISNAP__REQ_RECV);
   if (r == NULL)
     return MPI_ERR_NO_MEM;
-  r->comm = c;
-  r->buf = buf;
-  r->count = count;
-  r->type = type;
-  r->peer = source;
-  r->tag = tag;
+  mpisnap__recv_fields(r, c, buf, count, type, source, tag);
   r->persistent = persistent;
-  r->det_idx = -1;
   *request = mpisnap__req_handle(r);
   if (persistent)
     return MPI_SUCCESS;
