@@ -484,6 +484,7 @@ void mpisnap__go_slow(void) {
   if (!g->fast)
     return;
   g->fast = 0;
+  g->fast_gen++;
   for (mpisnap__comm *c = g->comms; c != NULL; c = c->next) {
     mpisnap__req *head = NULL, *tail = NULL;
     while (c->fastq != NULL) {
@@ -587,6 +588,7 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
   mpisnap__state *g = &mpisnap__g;
   mpisnap__req r;
   MPI_Request rq[2];
+  uint64_t gen = g->fast_gen;
   unsigned spins = 0;
   int idx, flag, rc;
 
@@ -614,7 +616,9 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
       /* Receives the layer matches on other communicators, and the
        * checkpoint's control rounds, go on while this rank waits. */
       mpisnap__progress();
-    if (!g->fast) {
+    /* A snapshot began: even if it is already over (the fast path is back,
+     * in a new epoch), this receive waits on the old epoch's shadow. */
+    if (g->fast_gen != gen) {
       g->fast_blocking = NULL;
       if (!fast_recv_leave(&r, rq[0]))
         return mpisnap__slow_recv(&r, status);

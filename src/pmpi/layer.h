@@ -146,6 +146,7 @@ typedef struct mpisnap__state {
   /* The fast path (chan.c): on while no snapshot is active here. */
   int fast;
   int fast_off;           /* MPISNAP_FAST=0: never */
+  uint64_t fast_gen;      /* times the fast path was left */
   uint64_t ep;            /* the last snapshot this rank recorded */
   int shq;                /* ep % 3: the shadow this rank sends on */
   uint64_t pending_markers, held;

@@ -6,6 +6,11 @@
  *   - MPI_Cart_create of a 1-D periodic grid, neighbours from MPI_Cart_shift.
  *   - MPI_Comm_dup: messages on the duplicate and on the original with the
  *     same source and tag never match each other's receives.
+ *   - MPI_Intercomm_create between the even and odd halves: every rank
+ *     sends to the rank of the same index in the other group (ranks without
+ *     a partner send to the other group's rank 0) and receives from
+ *     MPI_ANY_SOURCE, checking the source names the right remote rank;
+ *     then MPI_Intercomm_merge, and a ring on the merged communicator.
  *   - MPI_TAG_UB is at least 32767, and that largest tag works.
  * Every communicator is released with MPI_Comm_free.  Works with 2 or more
  * ranks (with 2, each half of the split has one rank and talks to itself).
@@ -98,6 +103,62 @@ static void duplicate(int round)
   MPI_Comm_free(&copy);
 }
 
+/* Which remote ranks send to local rank `me` of a group, when every rank
+ * of the other group (of size `other`) sends to the same index here, or to
+ * rank 0 if this group is smaller. */
+static int expected_from(int me, int mine, int other, int from[])
+{
+  int n = 0;
+  for (int r = 0; r < other; r++)
+    if ((r < mine ? r : 0) == me)
+      from[n++] = r;
+  return n;
+}
+
+static void inter(int round)
+{
+  MPI_Comm half, ic, merged;
+  int color = mt_rank % 2, lrank, lsize, rsize, mrank, msize, from[8], n;
+  int out, in = -1, got = 0;
+  MPI_Request s;
+  MPI_Status st;
+
+  MPI_Comm_split(MPI_COMM_WORLD, color, mt_rank, &half);
+  MPI_Comm_rank(half, &lrank);
+  MPI_Comm_size(half, &lsize);
+  /* Local leader: rank 0 of each half; remote leader in world: 1 - color. */
+  MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, 1 - color, 77 + round, &ic);
+  MPI_Comm_remote_size(ic, &rsize);
+  MT_EQ("intercommunicator: remote size", rsize, mt_size / 2 + (color == 0 ? 0 : mt_size % 2));
+  out = 100 * round + 10 * color + lrank;
+  MPI_Isend(&out, 1, MPI_INT, lrank < rsize ? lrank : 0, 6, ic, &s);
+  n = expected_from(lrank, lsize, rsize, from);
+  for (int k = 0; k < n; k++) {
+    MPI_Recv(&in, 1, MPI_INT, MPI_ANY_SOURCE, 6, ic, &st);
+    MT_EQ("intercommunicator: value names its sender", in,
+          100 * round + 10 * (1 - color) + st.MPI_SOURCE);
+    for (int j = 0; j < n; j++)
+      got += from[j] == st.MPI_SOURCE;
+  }
+  MT_EQ("intercommunicator: messages from the expected remote ranks", got, n);
+  MPI_Wait(&s, MPI_STATUS_IGNORE);
+
+  MPI_Intercomm_merge(ic, color, &merged);
+  MPI_Comm_rank(merged, &mrank);
+  MPI_Comm_size(merged, &msize);
+  MT_EQ("Intercomm_merge: size", msize, mt_size);
+  {
+    int right = (mrank + 1) % msize, left = (mrank - 1 + msize) % msize;
+    int v = 500 + mrank;
+    MPI_Sendrecv(&v, 1, MPI_INT, right, 7, &in, 1, MPI_INT, left, 7, merged,
+                 MPI_STATUS_IGNORE);
+    MT_EQ("Intercomm_merge: ring value", in, 500 + left);
+  }
+  MPI_Comm_free(&merged);
+  MPI_Comm_free(&ic);
+  MPI_Comm_free(&half);
+}
+
 static void tag_ub(void)
 {
   int *ub = NULL, flag = 0;
@@ -126,6 +187,7 @@ int main(int argc, char **argv)
     split(round);
     cart(round);
     duplicate(round);
+    inter(round);
   }
   tag_ub();
 
