@@ -75,10 +75,14 @@ static uint64_t hash_group(MPI_Group grp, uint64_t h) {
  * them): its members' world ranks, and how many communicators with the
  * same members this rank created before it. */
 static uint64_t comm_key(MPI_Comm app, int inter) {
-  static uint64_t seen[1024][2];
-  static int nseen;
+  /* Per member set: how many communicators with those members this rank
+   * created so far.  It grows without bound: markers find their
+   * communicator by key, so two live keys must never be equal. */
+  static uint64_t (*seen)[2];
+  static size_t nseen, cap;
   MPI_Group grp;
   uint64_t h = 0xcbf29ce484222325ULL, ord = 0;
+  size_t i;
 
   PMPI_Comm_group(app, &grp);
   h = hash_group(grp, h);
@@ -92,12 +96,20 @@ static uint64_t comm_key(MPI_Comm app, int inter) {
     PMPI_Group_free(&grp);
     h = (h < r ? h : r) * 0x9e3779b97f4a7c15ULL ^ (h < r ? r : h);
   }
-  for (int i = 0; i < nseen; i++)
+  for (i = 0; i < nseen; i++)
     if (seen[i][0] == h) {
       ord = ++seen[i][1];
       break;
     }
-  if (ord == 0 && nseen < 1024) {
+  if (i == nseen) {
+    if (nseen == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      uint64_t(*p)[2] = realloc(seen, ncap * sizeof(*p));
+      if (p == NULL)
+        mpisnap__fatal("out of memory naming a communicator");
+      seen = p;
+      cap = ncap;
+    }
     seen[nseen][0] = h;
     seen[nseen][1] = 0;
     nseen++;
@@ -132,6 +144,12 @@ int mpisnap__comm_register(MPI_Comm app) {
   c->eidx = calloc((size_t)c->size, sizeof(uint64_t));
   c->eidx_epoch = calloc((size_t)c->size, sizeof(uint64_t));
   c->key = comm_key(app, inter);
+  for (mpisnap__comm *o = g->comms; o != NULL; o = o->next)
+    if (o->key == c->key)
+      mpisnap__fatal("a new communicator's key %016llx equals that of live "
+                     "communicator #%llu (a hash collision): its markers "
+                     "could not be told apart", (unsigned long long)c->key,
+                     (unsigned long long)o->id);
   theirs = malloc((size_t)c->size * sizeof(*theirs));
   if (!c->in_idx || !c->out_idx || !c->marker_count || !theirs || !c->eidx ||
       !c->eidx_epoch ||
