@@ -80,8 +80,11 @@ int mpisnap__chan_comm_setup(mpisnap__comm *c, int inter) {
 
   for (int q = 0; q < 3; q++)
     c->sh[q] = MPI_COMM_NULL;
+  /* The shadows return errors to the layer, which raises them on the
+   * program's communicator (mpisnap__raise). */
   for (int q = 0; q < 3 && rc == MPI_SUCCESS; q++)
-    rc = PMPI_Comm_dup(c->app, &c->sh[q]);
+    if ((rc = PMPI_Comm_dup(c->app, &c->sh[q])) == MPI_SUCCESS)
+      rc = PMPI_Comm_set_errhandler(c->sh[q], MPI_ERRORS_RETURN);
   if (rc != MPI_SUCCESS)
     return rc;
   c->shadow = c->sh[0];

@@ -30,11 +30,39 @@ static int peek(MPI_Request *h) {
   return r->active ? PENDING : INACTIVE;
 }
 
-/* Complete *h if it is complete: fill *st, free or deactivate it. */
+/* The first error among the requests one call completed, and the
+ * program's communicator to raise it on (MPI_COMM_NULL for MPI's own
+ * requests, whose errors MPI has raised already).  The layer's shadows
+ * return errors; the program's error handler decides what they mean. */
+static int call_err;
+static MPI_Comm call_comm;
+
+static void err_reset(void) {
+  call_err = MPI_SUCCESS;
+  call_comm = MPI_COMM_NULL;
+}
+
+static void err_note(int rc, MPI_Comm comm) {
+  if (rc != MPI_SUCCESS && call_err == MPI_SUCCESS) {
+    call_err = rc;
+    call_comm = comm;
+  }
+}
+
+/* Raise the call's first error on the program's communicator and return
+ * rc, what the call itself returns. */
+static int err_raise(int rc) {
+  if (call_err != MPI_SUCCESS && call_comm != MPI_COMM_NULL)
+    PMPI_Comm_call_errhandler(call_comm, rc);
+  return rc;
+}
+
+/* Complete *h if it is complete: fill *st (its MPI_ERROR too), free or
+ * deactivate it, and note its error. */
 static int finish(MPI_Request *h, MPI_Status *st) {
   MPI_Status local;
   mpisnap__req *r;
-  int flag = 0;
+  int flag = 0, rc;
 
   if (st == MPI_STATUS_IGNORE)
     st = &local;
@@ -44,14 +72,20 @@ static int finish(MPI_Request *h, MPI_Status *st) {
   }
   r = mpisnap__req_lookup(*h);
   if (r == NULL) {
-    PMPI_Test(h, &flag, st);
-    return flag ? COMPLETE : PENDING;
+    rc = PMPI_Test(h, &flag, st);
+    if (!flag)
+      return PENDING;
+    st->MPI_ERROR = rc;
+    err_note(rc, MPI_COMM_NULL);
+    return COMPLETE;
   }
   if (r->active && !r->done && (r->landed || r->real != MPI_REQUEST_NULL)) {
-    if (!r->landed)
-      PMPI_Test(&r->real, &flag, &r->status);
-    if (!flag && !r->landed)
-      return PENDING;
+    if (!r->landed) {
+      rc = PMPI_Test(&r->real, &flag, &r->status);
+      if (!flag)
+        return PENDING;
+      r->status.MPI_ERROR = rc;
+    }
     if (r->kind == MPISNAP__REQ_RECV && r->fast)
       mpisnap__fast_finish(r);
     else if (r->kind == MPISNAP__REQ_RECV)
@@ -65,6 +99,9 @@ static int finish(MPI_Request *h, MPI_Status *st) {
     return INACTIVE;
   }
   *st = r->status;
+  err_note(r->status.MPI_ERROR,
+           r->comm != NULL && r->kind != MPISNAP__REQ_SEND ? r->comm->app
+                                                           : MPI_COMM_NULL);
   if (r->persistent) {
     r->done = 0;
     r->active = 0;
@@ -96,10 +133,11 @@ MPISNAP_EXTERN int MPI_Test(MPI_Request *h, int *flag, MPI_Status *st) {
   }
   mpisnap__maybe_trigger();
   mpisnap__progress();
+  err_reset();
   k = finish(h, st);
   *flag = k != PENDING;
   mpisnap__det_add(MPISNAP__DET_TEST, *flag, 0, 0);
-  return (k == COMPLETE && st != MPI_STATUS_IGNORE) ? st->MPI_ERROR : MPI_SUCCESS;
+  return err_raise(call_err);
 }
 
 MPISNAP_EXTERN int MPI_Wait(MPI_Request *h, MPI_Status *st) {
@@ -107,9 +145,10 @@ MPISNAP_EXTERN int MPI_Wait(MPI_Request *h, MPI_Status *st) {
   int k;
 
   mpisnap__maybe_trigger();
+  err_reset();
   while ((k = finish(h, st)) == PENDING)
     progress_wait(&spins);
-  return (k == COMPLETE && st != MPI_STATUS_IGNORE) ? st->MPI_ERROR : MPI_SUCCESS;
+  return err_raise(call_err);
 }
 
 /* One pass of "any": index of a completed request, MPI_UNDEFINED if all
@@ -157,13 +196,14 @@ MPISNAP_EXTERN int MPI_Testany(int n, MPI_Request h[], int *index, int *flag,
     return MPI_SUCCESS;
   mpisnap__maybe_trigger();
   mpisnap__progress();
+  err_reset();
   i = any_pass(n, h, st);
   *flag = i != -1;
   *index = i == -1 ? MPI_UNDEFINED : i;
   log_any(i);
   if (i == MPI_UNDEFINED && st != MPI_STATUS_IGNORE)
     mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
-  return MPI_SUCCESS;
+  return err_raise(call_err);
 }
 
 MPISNAP_EXTERN int MPI_Waitany(int n, MPI_Request h[], int *index,
@@ -174,22 +214,24 @@ MPISNAP_EXTERN int MPI_Waitany(int n, MPI_Request h[], int *index,
   if (replay_any(n, h, index, &f, st))
     return MPI_SUCCESS;
   mpisnap__maybe_trigger();
+  err_reset();
   while ((i = any_pass(n, h, st)) == -1)
     progress_wait(&spins);
   *index = i;
   log_any(i);
   if (i == MPI_UNDEFINED && st != MPI_STATUS_IGNORE)
     mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
-  return MPI_SUCCESS;
+  return err_raise(call_err);
 }
 
-static int all_status(int n, MPI_Status sts[]) {
-  if (sts == MPI_STATUSES_IGNORE)
+/* What a call that completes several requests returns (MPI 3.1, 3.7.5):
+ * MPI_ERR_IN_STATUS after an error, each status saying which, or the
+ * error itself when the statuses are ignored; raised on the program's
+ * communicator. */
+static int all_status(MPI_Status sts[]) {
+  if (call_err == MPI_SUCCESS)
     return MPI_SUCCESS;
-  for (int i = 0; i < n; i++)
-    if (sts[i].MPI_ERROR != MPI_SUCCESS)
-      return MPI_ERR_IN_STATUS;
-  return MPI_SUCCESS;
+  return err_raise(sts == MPI_STATUSES_IGNORE ? call_err : MPI_ERR_IN_STATUS);
 }
 
 static int all_complete(int n, MPI_Request h[]) {
@@ -219,8 +261,9 @@ MPISNAP_EXTERN int MPI_Testall(int n, MPI_Request h[], int *flag,
   mpisnap__det_add(MPISNAP__DET_TEST, *flag, 0, 0);
   if (!*flag)
     return MPI_SUCCESS;
+  err_reset();
   finish_all(n, h, sts);
-  return all_status(n, sts);
+  return all_status(sts);
 }
 
 /* Whether completing h depends on a real MPI request underneath. */
@@ -241,6 +284,7 @@ MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
 
   if (n > (int)sizeof(stack_done) && (done = malloc((size_t)n)) == NULL)
     return MPI_ERR_NO_MEM;
+  err_reset();
   memset(done, 0, n > 0 ? (size_t)n : 0);
   mpisnap__maybe_trigger();
   for (;;) {
@@ -270,7 +314,7 @@ MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
   }
   if (done != stack_done)
     free(done);
-  return all_status(n, sts);
+  return all_status(sts);
 }
 
 /* One pass of "some": how many completed, or MPI_UNDEFINED if all are
@@ -322,9 +366,10 @@ MPISNAP_EXTERN int MPI_Testsome(int n, MPI_Request h[], int *outcount,
     return MPI_SUCCESS;
   mpisnap__maybe_trigger();
   mpisnap__progress();
+  err_reset();
   *outcount = some_pass(n, h, idx, sts);
   log_some(*outcount, idx);
-  return *outcount > 0 ? all_status(*outcount, sts) : MPI_SUCCESS;
+  return all_status(sts);
 }
 
 MPISNAP_EXTERN int MPI_Waitsome(int n, MPI_Request h[], int *outcount,
@@ -334,10 +379,11 @@ MPISNAP_EXTERN int MPI_Waitsome(int n, MPI_Request h[], int *outcount,
   if (replay_some(n, h, outcount, idx, sts))
     return MPI_SUCCESS;
   mpisnap__maybe_trigger();
+  err_reset();
   while ((*outcount = some_pass(n, h, idx, sts)) == 0)
     progress_wait(&spins);
   log_some(*outcount, idx);
-  return *outcount > 0 ? all_status(*outcount, sts) : MPI_SUCCESS;
+  return all_status(sts);
 }
 
 MPISNAP_EXTERN int MPI_Request_get_status(MPI_Request h, int *flag,

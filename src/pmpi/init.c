@@ -69,6 +69,7 @@ static int setup(void) {
     return rc;
   if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &g->control)) != MPI_SUCCESS)
     return rc;
+  PMPI_Comm_set_errhandler(g->control, MPI_ERRORS_RETURN);
   mpisnap__chan_setup();
   g->initialized = 1;
   return mpisnap__comm_setup();

@@ -243,6 +243,15 @@ static inline void mpisnap__blocking_req(mpisnap__req *r, mpisnap__comm *c,
   r->det_idx = det;
 }
 
+/* An error of a call on c: the program's error handler on its own
+ * communicator decides (abort, return, or its own function); the layer's
+ * shadows only return errors. */
+static inline int mpisnap__raise(mpisnap__comm *c, int rc) {
+  if (rc != MPI_SUCCESS && c != NULL)
+    PMPI_Comm_call_errhandler(c->app, rc);
+  return rc;
+}
+
 /* Whether a receive on c may go straight to MPI: no snapshot active here,
  * and nothing the layer holds on c that the receive must match first. */
 static inline int mpisnap__fast_ok(const mpisnap__comm *c) {
@@ -287,10 +296,10 @@ static inline mpisnap__comm *mpisnap__enter(MPI_Comm comm) {
   return mpisnap__comm_get(comm);
 }
 
-#define MPISNAP__CHECK_TAG(tag)                                               \
+#define MPISNAP__CHECK_TAG(c, tag)                                            \
   do {                                                                        \
-    if ((tag) > mpisnap__g.tag_ub)                                            \
-      return MPI_ERR_TAG;                                                     \
+    if ((tag) < 0 || (tag) > mpisnap__g.tag_ub)                               \
+      return mpisnap__raise((c), MPI_ERR_TAG);                                \
   } while (0)
 
 #endif /* MPISNAP_PMPI_LAYER_H */

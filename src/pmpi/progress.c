@@ -248,7 +248,7 @@ static uint64_t on_log_queued(void *ctx, uint32_t in, uint64_t sid) {
       /* Its data is on the way into the application's buffer: let it land,
        * log it, and leave the consumption to the application's Wait. */
       if (!r->landed) {
-        PMPI_Wait(&r->real, &r->status);
+        r->status.MPI_ERROR = PMPI_Wait(&r->real, &r->status);
         r->landed = 1;
       }
       log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf, r->count,
@@ -343,8 +343,12 @@ static int unpack_to_user(mpisnap__comm *c, const void *data, MPI_Count bytes,
   PMPI_Type_size(type, &size);
   if (bytes == 0)
     return MPI_SUCCESS;
-  if (size == 0 || bytes > (MPI_Count)size * count)
+  if (size == 0 || bytes > (MPI_Count)size * count) {
+    /* Too long: the buffer gets what fits, as MPI would give it. */
+    if (size > 0 && count > 0)
+      PMPI_Unpack(data, (int)bytes, &pos, buf, count, type, c->shadow);
     return MPI_ERR_TRUNCATE;
+  }
   n = (int)((bytes + size - 1) / size);
   if ((MPI_Count)n * size == bytes)
     return PMPI_Unpack(data, (int)bytes, &pos, buf, n, type, c->shadow);
@@ -379,6 +383,7 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
   if (m->data == NULL) {
     /* The data moves once, from MPI into the application's buffer. */
     rc = PMPI_Mrecv(buf, count, type, &m->handle, status);
+    status->MPI_ERROR = rc;
     if (cls == MPISNAP__CONSUME_LOG)
       log_from_user(c, m->source, m->tag, m->seq, buf, count, type, m->bytes);
   } else {

@@ -36,17 +36,13 @@ static int check_source(mpisnap__comm *c, int source, int tag) {
   return MPI_SUCCESS;
 }
 
-MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
-                            int source, int tag, MPI_Comm comm,
-                            MPI_Status *status) {
-  mpisnap__comm *c = mpisnap__enter(comm);
+static int recv_on(mpisnap__comm *c, void *buf, int count, MPI_Datatype type,
+                   int source, int tag, MPI_Status *status) {
   mpisnap__msg *m;
   mpisnap__req r;
   long det;
   int rc;
 
-  if (c == NULL)
-    return MPI_ERR_COMM;
   if (source == MPI_PROC_NULL) {
     if (status != MPI_STATUS_IGNORE)
       mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
@@ -65,6 +61,16 @@ MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
   /* Post a receive that lives on this stack frame until it completes. */
   mpisnap__blocking_req(&r, c, buf, count, type, source, tag, det);
   return mpisnap__slow_recv(&r, status);
+}
+
+MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
+                            int source, int tag, MPI_Comm comm,
+                            MPI_Status *status) {
+  mpisnap__comm *c = mpisnap__enter(comm);
+
+  if (c == NULL)
+    return MPI_ERR_COMM;
+  return mpisnap__raise(c, recv_on(c, buf, count, type, source, tag, status));
 }
 
 /* A blocking receive matched by the layer: r lives on the caller's stack
@@ -96,7 +102,7 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
   if (c == NULL)
     return MPI_ERR_COMM;
   if (source != MPI_PROC_NULL && (rc = check_source(c, source, tag)) != MPI_SUCCESS)
-    return rc;
+    return mpisnap__raise(c, rc);
   r = mpisnap__req_new(MPISNAP__REQ_RECV);
   if (r == NULL)
     return MPI_ERR_NO_MEM;
@@ -105,7 +111,7 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
   *request = mpisnap__req_handle(r);
   if (persistent)
     return MPI_SUCCESS;
-  return mpisnap__start_recv(r);
+  return mpisnap__raise(c, mpisnap__start_recv(r));
 }
 
 /* Start (or post) a receive request. */
@@ -173,7 +179,7 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
     return MPI_SUCCESS;
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
-    return rc;
+    return mpisnap__raise(c, rc);
   if (blocking) {
     det = mpisnap__wildcard(&source, &tag);
   } else if (mpisnap__det_replay(MPISNAP__DET_IPROBE, &f, &s, &t)) {
@@ -236,6 +242,7 @@ MPISNAP_EXTERN int MPI_Mprobe(int source, int tag, MPI_Comm comm,
 
 MPISNAP_EXTERN int MPI_Mrecv(void *buf, int count, MPI_Datatype type,
                              MPI_Message *message, MPI_Status *status) {
+  mpisnap__comm *c;
   mpisnap__msg *m;
 
   if (*message == MPI_MESSAGE_NO_PROC) {
@@ -250,7 +257,8 @@ MPISNAP_EXTERN int MPI_Mrecv(void *buf, int count, MPI_Datatype type,
   mpisnap__msg_forget(m);
   mpisnap__unclaim(m);
   *message = MPI_MESSAGE_NULL;
-  return mpisnap__deliver(m, buf, count, type, status);
+  c = m->comm; /* deliver frees m */
+  return mpisnap__raise(c, mpisnap__deliver(m, buf, count, type, status));
 }
 
 MPISNAP_EXTERN int MPI_Imrecv(void *buf, int count, MPI_Datatype type,

@@ -62,13 +62,13 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
     return MPI_ERR_COMM;
   if (dest == MPI_PROC_NULL)
     return MPI_SUCCESS;
-  MPISNAP__CHECK_TAG(tag);
+  MPISNAP__CHECK_TAG(c, tag);
   PMPI_Type_size(type, &size);
   if (mode == MODE_BUF ||
       (mode == MODE_STD && (long long)size * count <= MPISNAP__EAGER_MAX)) {
     rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
     send_progress();
-    return rc == SUPPRESSED ? MPI_SUCCESS : rc;
+    return rc == SUPPRESSED ? MPI_SUCCESS : mpisnap__raise(c, rc);
   }
   rc = post_send(buf, count, type, dest, tag, c, mode, &req);
   if (rc == SUPPRESSED)
@@ -80,7 +80,7 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
     if (mpisnap__progress() == 0)
       mpisnap__wait_backoff(&spins);
   }
-  return rc;
+  return mpisnap__raise(c, rc);
 }
 
 /* A request that is complete from the start (a send to MPI_PROC_NULL). */
@@ -113,8 +113,10 @@ static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
     return MPI_ERR_COMM;
   if (dest == MPI_PROC_NULL)
     return done_request(request, 0);
-  MPISNAP__CHECK_TAG(tag);
+  MPISNAP__CHECK_TAG(c, tag);
   rc = post_send(buf, count, type, dest, tag, c, mode, request);
+  if (rc != MPI_SUCCESS && rc != SUPPRESSED)
+    return mpisnap__raise(c, rc);
   if (rc == SUPPRESSED) {
     if ((r = mpisnap__req_new(MPISNAP__REQ_SEND)) == NULL)
       return MPI_ERR_NO_MEM;
@@ -155,9 +157,9 @@ static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
     return MPI_ERR_COMM;
   if (dest == MPI_PROC_NULL)
     return done_request(request, 1);
-  MPISNAP__CHECK_TAG(tag);
+  MPISNAP__CHECK_TAG(c, tag);
   if (dest < 0 || dest >= c->size)
-    return MPI_ERR_RANK;
+    return mpisnap__raise(c, MPI_ERR_RANK);
   r = mpisnap__req_new(MPISNAP__REQ_SEND);
   if (r == NULL)
     return MPI_ERR_NO_MEM;
@@ -171,7 +173,7 @@ static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
   r->tag = tag;
   if ((rc = send_init_real(r)) != MPI_SUCCESS) {
     mpisnap__req_free(r);
-    return rc;
+    return mpisnap__raise(c, rc);
   }
   *request = mpisnap__req_handle(r);
   return MPI_SUCCESS;
