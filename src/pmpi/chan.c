@@ -1,4 +1,4 @@
-/* The channels over three shadows, and the fast path.
+/* The channels over three shadows: markers, the drain, held messages.
  *
  * A rank sends on the shadow of its epoch (the last snapshot it recorded,
  * modulo 3) and sends its markers on the control communicator, each with
@@ -17,18 +17,12 @@
  * applied), so the epochs that can be in flight on a channel are three
  * consecutive ones, one per shadow.
  *
- * While no snapshot is active, receives go straight to MPI on the current
- * shadow (only messages of the current epoch travel there), with the
- * standing marker receive beside them.  The moment a snapshot begins here
- * (a marker arrives, or this rank initiates), every such receive is
- * cancelled and handed to the layer's own matching, or, if MPI already
- * matched it, accounted as arrived on its channel. */
+ * The fast path, which lets MPI match receives while no snapshot is
+ * active, is in fast.c. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
-#include "pmpi/replay.h"
 
 /* Markers on the control communicator; its collectives never match. */
 #define MK_TAG 19531
@@ -177,8 +171,6 @@ void mpisnap__send_marker(mpisnap__comm *c, int peer, uint64_t sid,
     mpisnap__fatal("sending a marker failed");
 }
 
-static void chan_advance(mpisnap__comm *c, int src);
-
 static void marker_queue(mpisnap__comm *c, int src, uint64_t sid,
                          uint64_t count) {
   if (src < 0 || src >= c->size)
@@ -192,7 +184,7 @@ static void marker_queue(mpisnap__comm *c, int src, uint64_t sid,
   c->pmk[src][c->pmk_n[src]][1] = count;
   c->pmk_n[src]++;
   mpisnap__g.pending_markers++;
-  chan_advance(c, src);
+  mpisnap__chan_advance(c, src);
 }
 
 static mpisnap__comm *comm_by_key(uint64_t key) {
@@ -245,7 +237,7 @@ void mpisnap__chan_adopt(mpisnap__comm *c) {
 }
 
 /* The standing marker receive completed (its request is gone). */
-static void marker_fired(void) {
+void mpisnap__marker_fired(void) {
   uint64_t b[4];
 
   mpisnap__g.mk_in_req = MPI_REQUEST_NULL;
@@ -261,7 +253,7 @@ int mpisnap__markers_poll(void) {
     flag = 0;
     PMPI_Test(&mpisnap__g.mk_in_req, &flag, MPI_STATUS_IGNORE);
     if (flag) {
-      marker_fired();
+      mpisnap__marker_fired();
       n++;
     }
   }
@@ -307,7 +299,7 @@ static int release_ahead(mpisnap__comm *c, int src, uint64_t e) {
 }
 
 /* Apply what can be applied on channel (c, src), in its FIFO order. */
-static void chan_advance(mpisnap__comm *c, int src) {
+void mpisnap__chan_advance(mpisnap__comm *c, int src) {
   mpisnap__state *g = &mpisnap__g;
   uint32_t in = (uint32_t)c->in_idx[src];
 
@@ -366,7 +358,7 @@ void mpisnap__shadow_arrival(mpisnap__comm *c, int q, MPI_Message h,
   if (ahead == 0) {
     mpisnap__arrival(c, h, src, st->MPI_TAG, cnt);
     if (c->pmk_n[src] > 0)
-      chan_advance(c, src);
+      mpisnap__chan_advance(c, src);
     return;
   }
   /* Sent after a marker that has not been applied here yet. */
@@ -388,252 +380,5 @@ void mpisnap__shadow_arrival(mpisnap__comm *c, int q, MPI_Message h,
   mpisnap__g.held++;
   mpisnap__g.n_ahead++;
   mpisnap__go_slow();
-  chan_advance(c, src);
-}
-
-/* ---- the fast path ---- */
-
-/* A fast receive that MPI matched: account its message on its channel. */
-static void fast_arrived(mpisnap__req *r) {
-  mpisnap__comm *c = r->comm;
-  int cnt = 0, src = r->status.MPI_SOURCE;
-
-  PMPI_Get_count(&r->status, MPI_BYTE, &cnt);
-  r->fast = 0;
-  r->real = MPI_REQUEST_NULL;
-  r->src = src;
-  r->bytes = cnt;
-  r->seq = mpisnap__g.arrivals++;
-  r->eidx = mpisnap__epoch_index(c, src, r->epoch);
-  c->arr[src]++;
-}
-
-static void fastq_remove(mpisnap__req *r) {
-  mpisnap__comm *c = r->comm;
-  mpisnap__req *q, *prev = NULL;
-
-  for (q = c->fastq; q != NULL; prev = q, q = q->inext)
-    if (q == r) {
-      if (prev)
-        prev->inext = q->inext;
-      else
-        c->fastq = q->inext;
-      if (c->fastq_tail == q)
-        c->fastq_tail = prev;
-      break;
-    }
-  r->inext = NULL;
-}
-
-/* Its real receive completed (r->status holds MPI's status). */
-void mpisnap__fast_finish(mpisnap__req *r) {
-  int cancelled = 0;
-
-  fastq_remove(r);
-  if (r->cancel) /* only the application cancels a fast receive */
-    PMPI_Test_cancelled(&r->status, &cancelled);
-  if (cancelled) {
-    r->fast = 0;
-    r->real = MPI_REQUEST_NULL;
-    r->done = 1;
-    r->active = 0;
-    return;
-  }
-  fast_arrived(r);
-  mpisnap__finish_inflight(r);
-  if (r->comm->pmk_n[r->src] > 0)
-    chan_advance(r->comm, r->src);
-}
-
-/* Take r out of MPI: cancelled, it goes back to the layer as a posted
- * receive (returns 0); matched, its message is accounted as arrived and
- * waits, landed, for the application's completion call (returns 1).  One
- * the application cancelled itself stays cancelled (returns 2). */
-static int fast_resolve(mpisnap__req *r) {
-  mpisnap__comm *c = r->comm;
-  MPI_Status st;
-  int cancelled = 0;
-
-  if (!r->cancel)
-    PMPI_Cancel(&r->real);
-  st.MPI_ERROR = PMPI_Wait(&r->real, &st);
-  PMPI_Test_cancelled(&st, &cancelled);
-  r->real = MPI_REQUEST_NULL;
-  r->fast = 0;
-  if (cancelled && r->cancel) {
-    r->status = st;
-    r->done = 1;
-    r->active = 0;
-    return 2;
-  }
-  if (cancelled) {
-    mpisnap__g.n_taken_back++;
-    return 0;
-  }
-  mpisnap__g.n_landed++;
-  r->status = st;
-  fast_arrived(r);
-  r->landed = 1;
-  r->inext = c->inflight;
-  c->inflight = r;
-  return 1;
-}
-
-/* Every fast receive goes back to the layer, in posting order and ahead
- * of the receives the layer already had posted on its communicator. */
-void mpisnap__go_slow(void) {
-  mpisnap__state *g = &mpisnap__g;
-
-  if (!g->fast)
-    return;
-  g->fast = 0;
-  g->fast_gen++;
-  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next) {
-    mpisnap__req *head = NULL, *tail = NULL;
-    while (c->fastq != NULL) {
-      mpisnap__req *r = c->fastq;
-      c->fastq = r->inext;
-      r->inext = NULL;
-      switch (fast_resolve(r)) {
-      case 2:
-        if (r->freed)
-          mpisnap__req_free(r);
-        continue;
-      case 1:
-        if (r->freed) {
-          mpisnap__finish_inflight(r);
-          mpisnap__req_free(r);
-        }
-        continue;
-      }
-      r->next = NULL;
-      if (tail)
-        tail->next = r;
-      else
-        head = r;
-      tail = r;
-    }
-    c->fastq_tail = NULL;
-    if (head != NULL) {
-      tail->next = c->posted;
-      if (c->posted == NULL)
-        c->posted_tail = tail;
-      c->posted = head;
-    }
-  }
-}
-
-/* The fast path comes back once this rank's snapshot is over and nothing
- * of it is left to rebuild or replay. */
-void mpisnap__fast_check(void) {
-  mpisnap__state *g = &mpisnap__g;
-  enum mpisnap__phase ph;
-
-  if (g->fast || g->fast_off || g->pending_markers > 0 || g->held > 0 ||
-      mpisnap__det_replaying())
-    return;
-  ph = mpisnap__engine_phase(g->engine);
-  if ((ph == MPISNAP__IDLE || ph == MPISNAP__DONE) &&
-      !mpisnap__engine_next_pending(g->engine))
-    g->fast = 1;
-}
-
-/* A freed active fast receive still receives its message. */
-void mpisnap__fast_free(mpisnap__req *r) {
-  r->freed = 1;
-}
-
-int mpisnap__fast_irecv(mpisnap__req *r) {
-  mpisnap__comm *c = r->comm;
-  int rc;
-
-  r->fast = 1;
-  r->epoch = mpisnap__g.ep;
-  r->active = 1;
-  r->done = 0;
-  r->landed = 0;
-  rc = PMPI_Irecv(r->buf, r->count, r->type, r->peer, r->tag,
-                  c->sh[mpisnap__g.shq], &r->real);
-  if (rc != MPI_SUCCESS) {
-    r->fast = 0;
-    r->active = 0;
-    return rc;
-  }
-  r->inext = NULL;
-  if (c->fastq_tail)
-    c->fastq_tail->inext = r;
-  else
-    c->fastq = r;
-  c->fastq_tail = r;
-  return MPI_SUCCESS;
-}
-
-/* A snapshot began while a blocking fast receive waited: take it out of
- * MPI.  Returns 1 when MPI had matched it (its message is accounted and
- * in r's buffer), 0 when it was cancelled and is posted in the layer. */
-static int fast_recv_leave(mpisnap__req *r, MPI_Request real) {
-  r->real = real;
-  r->fast = 1;
-  if (!fast_resolve(r))
-    return 0;
-  /* Not a request the application will complete: consumed right here. */
-  r->comm->inflight = r->inext;
-  r->inext = NULL;
-  r->landed = 0;
-  return 1;
-}
-
-/* A blocking receive on the fast path: MPI matches it on the current
- * shadow while the standing marker receive watches for a snapshot. */
-int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
-                       MPI_Datatype type, int source, int tag,
-                       MPI_Status *status) {
-  mpisnap__state *g = &mpisnap__g;
-  mpisnap__req r;
-  MPI_Request rq[2];
-  uint64_t gen = g->fast_gen;
-  unsigned spins = 0;
-  int idx, flag, rc;
-
-  mpisnap__blocking_req(&r, c, buf, count, type, source, tag, -1);
-  r.epoch = g->ep;
-  rc = PMPI_Irecv(buf, count, type, source, tag, c->sh[g->shq], &rq[0]);
-  if (rc != MPI_SUCCESS)
-    return rc;
-  /* The library may stop the program from inside this wait (a committed
-   * checkpoint-and-exit in independent mode); MPI_Finalize cancels it. */
-  g->fast_blocking = &rq[0];
-  for (unsigned k = 1;; k++) {
-    rq[1] = g->mk_in_req;
-    flag = 0;
-    rc = PMPI_Testany(2, rq, &idx, &flag, &r.status);
-    if (flag && idx == 0) {
-      r.status.MPI_ERROR = rc;
-      r.real = MPI_REQUEST_NULL;
-      fast_arrived(&r);
-      break;
-    }
-    if (flag && idx == 1)
-      marker_fired();
-    else if ((k & 15) == 0)
-      /* Receives the layer matches on other communicators, and the
-       * checkpoint's control rounds, go on while this rank waits. */
-      mpisnap__progress();
-    /* A snapshot began: even if it is already over (the fast path is back,
-     * in a new epoch), this receive waits on the old epoch's shadow. */
-    if (g->fast_gen != gen) {
-      g->fast_blocking = NULL;
-      if (!fast_recv_leave(&r, rq[0]))
-        return mpisnap__slow_recv(&r, status);
-      break;
-    }
-    mpisnap__wait_backoff(&spins);
-  }
-  g->fast_blocking = NULL;
-  mpisnap__finish_inflight(&r);
-  if (c->pmk_n[r.src] > 0)
-    chan_advance(c, r.src);
-  if (status != MPI_STATUS_IGNORE)
-    *status = r.status;
-  return r.status.MPI_ERROR;
+  mpisnap__chan_advance(c, src);
 }

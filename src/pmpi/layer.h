@@ -192,7 +192,7 @@ void mpisnap__status_empty(MPI_Status *st, int source, int tag);
 void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
                            MPI_Count bytes);
 
-/* chan.c */
+/* chan.c, fast.c */
 void mpisnap__chan_setup(void);
 void mpisnap__chan_shutdown(void);
 int mpisnap__chan_comm_setup(mpisnap__comm *c, int inter);
@@ -213,6 +213,8 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
                        MPI_Status *status);
 int mpisnap__fast_irecv(mpisnap__req *r);
 void mpisnap__chan_adopt(mpisnap__comm *c);
+void mpisnap__chan_advance(mpisnap__comm *c, int src);
+void mpisnap__marker_fired(void);
 void mpisnap__msgs_discard(mpisnap__msg **head, mpisnap__msg **tail);
 int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status); /* recv.c */
 
