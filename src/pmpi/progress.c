@@ -329,6 +329,10 @@ static void log_from_user(mpisnap__comm *c, int source, int tag, uint64_t seq,
     mpisnap__fatal("out of memory logging channel state");
   if (n > 0)
     PMPI_Pack(buf, n, type, tmp, n * size, &pos, c->shadow);
+  /* A truncated message left only what fit in the buffer: that is all
+   * there is to log. */
+  if (bytes > (MPI_Count)n * size)
+    bytes = (MPI_Count)n * size;
   mpisnap__log_message(c, source, tag, seq, tmp, bytes);
   free(tmp);
 }
