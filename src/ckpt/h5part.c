@@ -515,27 +515,26 @@ static int get_channels(mpisnap__h5 *h, mpisnap__part *p)
   return h->rc;
 }
 
-int mpisnap__part_read(const char *path, mpisnap__part *p, char *err,
-                       size_t errlen)
-{
-  mpisnap__h5 h;
-  mpisnap__h5_begin(&h, path != NULL ? path : "(null)", err, errlen);
-  if (path == NULL || p == NULL) {
-    mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no path or part");
-    return mpisnap__h5_end(&h);
+/* Only the collectives table of /channels (the commit's check). */
+static int get_collectives(mpisnap__h5 *h, mpisnap__part *p) {
+  hid_t ch = H5Gopen2(h->file, "/channels", H5P_DEFAULT);
+  void *rows = NULL;
+  size_t n = 0;
+
+  if (ch < 0)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1,
+                            "group /channels: cannot open");
+  if (mpisnap__table_get(h, ch, &mpisnap__tab_collectives, &rows, &n) == 0) {
+    p->coll = rows;
+    p->ncoll = n;
   }
-  memset(p, 0, sizeof *p);
-  if (mpisnap__h5_open(&h, RANK_FORMAT) == 0 && get_root(&h, p) == 0 &&
-      get_vars(&h, p) == 0)
-    get_channels(&h, p);
-  mpisnap__h5_close(&h);
-  if (h.rc != 0)
-    mpisnap__part_clear(p);
-  return mpisnap__h5_end(&h);
+  mpisnap__h5_drop(h, ch);
+  return h->rc;
 }
 
-int mpisnap__part_read_collectives(const char *path, mpisnap__part *p,
-                                   char *err, size_t errlen)
+/* Read a rank file: all of it, or (whole == 0) its root and collectives. */
+static int part_read(const char *path, mpisnap__part *p, char *err,
+                     size_t errlen, int whole)
 {
   mpisnap__h5 h;
   mpisnap__h5_begin(&h, path != NULL ? path : "(null)", err, errlen);
@@ -545,19 +544,25 @@ int mpisnap__part_read_collectives(const char *path, mpisnap__part *p,
   }
   memset(p, 0, sizeof *p);
   if (mpisnap__h5_open(&h, RANK_FORMAT) == 0 && get_root(&h, p) == 0) {
-    hid_t ch = H5Gopen2(h.file, "/channels", H5P_DEFAULT);
-    void *rows = NULL;
-    size_t n = 0;
-    if (ch < 0)
-      mpisnap__h5_fail(&h, MPISNAP_ECORRUPT, 1, "group /channels: cannot open");
-    else if (mpisnap__table_get(&h, ch, &mpisnap__tab_collectives, &rows, &n) == 0) {
-      p->coll = rows;
-      p->ncoll = n;
-    }
-    mpisnap__h5_drop(&h, ch);
+    if (!whole)
+      get_collectives(&h, p);
+    else if (get_vars(&h, p) == 0)
+      get_channels(&h, p);
   }
   mpisnap__h5_close(&h);
   if (h.rc != 0)
     mpisnap__part_clear(p);
   return mpisnap__h5_end(&h);
+}
+
+int mpisnap__part_read(const char *path, mpisnap__part *p, char *err,
+                       size_t errlen)
+{
+  return part_read(path, p, err, errlen, 1);
+}
+
+int mpisnap__part_read_collectives(const char *path, mpisnap__part *p,
+                                   char *err, size_t errlen)
+{
+  return part_read(path, p, err, errlen, 0);
 }
