@@ -480,7 +480,7 @@ MPISNAP_EXTERN int MPI_Request_free(MPI_Request *h) {
   if (r->kind == MPISNAP__REQ_SEND && r->real != MPI_REQUEST_NULL)
     PMPI_Request_free(&r->real); /* an active send still completes */
   if (r->fast && r->active)
-    mpisnap__fast_free(r); /* counted when the layer takes it back */
+    r->freed = 1; /* still receives; counted when the layer takes it back */
   else if (r->kind == MPISNAP__REQ_RECV && r->active && !r->done &&
       (r->landed || r->real != MPI_REQUEST_NULL)) {
     /* Its message is already matched and moving: finish it here so that

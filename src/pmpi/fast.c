@@ -153,11 +153,6 @@ void mpisnap__fast_check(void) {
     g->fast = 1;
 }
 
-/* A freed active fast receive still receives its message. */
-void mpisnap__fast_free(mpisnap__req *r) {
-  r->freed = 1;
-}
-
 int mpisnap__fast_irecv(mpisnap__req *r) {
   mpisnap__comm *c = r->comm;
   int rc;

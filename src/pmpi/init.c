@@ -30,8 +30,15 @@ static uint64_t env_u64(const char *name, uint64_t dflt, int allow_zero) {
 }
 
 static void parse_env(void) {
+  const char *fast = getenv("MPISNAP_FAST");
+
   mpisnap__g.trigger = env_u64("MPISNAP_TEST_TRIGGER", 0, 0);
   mpisnap__g.log_mem_limit = env_u64("MPISNAP_LOG_MEM", 256u << 20, 1);
+  if (fast != NULL && *fast != '\0' && strcmp(fast, "0") != 0 &&
+      strcmp(fast, "1") != 0)
+    mpisnap__fatal("MPISNAP_FAST='%s' is neither 0 (the layer matches every "
+                   "receive) nor 1 (the default)", fast);
+  mpisnap__g.fast_off = fast != NULL && strcmp(fast, "0") == 0;
 }
 
 /* The program's name, for checkpoint metadata. */

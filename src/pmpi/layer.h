@@ -207,7 +207,6 @@ void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
 void mpisnap__go_slow(void);
 void mpisnap__fast_check(void);
 void mpisnap__fast_finish(mpisnap__req *r);
-void mpisnap__fast_free(mpisnap__req *r);
 int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
                        MPI_Datatype type, int source, int tag,
                        MPI_Status *status);

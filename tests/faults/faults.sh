@@ -791,6 +791,7 @@ case_bad_env() {
   bad_value MPISNAP_KEEP -1
   bad_value MPISNAP_LOG_MEM x
   bad_value MPISNAP_TEST_TRIGGER 0
+  bad_value MPISNAP_FAST yes
   ok
 }
 
