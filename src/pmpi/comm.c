@@ -399,22 +399,6 @@ MPISNAP_EXTERN int MPI_Comm_disconnect(MPI_Comm *comm) {
   return PMPI_Comm_disconnect(comm);
 }
 
-/* The application sees MPI_TAG_UB one lower: the top tag carries markers. */
-MPISNAP_EXTERN int MPI_Comm_get_attr(MPI_Comm comm, int keyval, void *val,
-                                     int *flag) {
-  if (keyval == MPI_TAG_UB && mpisnap__g.initialized) {
-    *(int **)val = &mpisnap__g.tag_ub;
-    *flag = 1;
-    return MPI_SUCCESS;
-  }
-  return PMPI_Comm_get_attr(comm, keyval, val, flag);
-}
-
-MPISNAP_EXTERN int MPI_Attr_get(MPI_Comm comm, int keyval, void *val,
-                                int *flag) {
-  return MPI_Comm_get_attr(comm, keyval, val, flag);
-}
-
 /* Dynamic processes would need channels to ranks outside the job.  The
  * stubs ignore their arguments on purpose. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"

@@ -67,11 +67,12 @@ static int setup(void) {
   PMPI_Comm_size(MPI_COMM_WORLD, &g->world_size);
   parse_env();
   g->rng = 0x6a09e667f3bcc909ULL * (uint64_t)(g->world_rank + 1);
+  /* Markers travel on the control communicator, so the application keeps
+   * every tag MPI offers. */
   PMPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
-  if (!flag || *ub < 32768)
-    mpisnap__fatal("MPI_TAG_UB is too small to reserve a marker tag");
-  g->marker_tag = *ub;
-  g->tag_ub = *ub - 1;
+  if (!flag)
+    mpisnap__fatal("MPI_COMM_WORLD has no MPI_TAG_UB attribute");
+  g->tag_ub = *ub;
   if ((rc = mpisnap__engine_setup()) != MPI_SUCCESS)
     return rc;
   if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &g->control)) != MPI_SUCCESS)

@@ -130,8 +130,7 @@ typedef struct mpisnap__state {
   mpisnap__chan *in_chan, *out_chan;
   uint32_t in_cap, out_cap;
   int keyval;
-  int tag_ub;             /* what the application sees */
-  int marker_tag;         /* reserved: the real MPI_TAG_UB */
+  int tag_ub;             /* MPI_TAG_UB */
   MPI_Comm control;       /* the library's own traffic */
   int world_rank, world_size;
   char program[256];      /* basename of argv[0], for checkpoint metadata */
