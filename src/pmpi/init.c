@@ -34,6 +34,7 @@ static void parse_env(void) {
 
   mpisnap__g.trigger = env_u64("MPISNAP_TEST_TRIGGER", 0, 0);
   mpisnap__g.log_mem_limit = env_u64("MPISNAP_LOG_MEM", 256u << 20, 1);
+  mpisnap__g.verbose = (int)env_u64("MPISNAP_VERBOSE", 0, 1);
   if (fast != NULL && *fast != '\0' && strcmp(fast, "0") != 0 &&
       strcmp(fast, "1") != 0)
     mpisnap__fatal("MPISNAP_FAST='%s' is neither 0 (the layer matches every "
@@ -140,6 +141,10 @@ int mpisnap__finish_snapshots(int record_pending) {
   return 0;
 }
 
+/* The job's balance summary, on rank 0's stderr: an imbalance always (it
+ * is an error, and the job exits 71), the "all balanced" line only when
+ * asked for (MPISNAP_VERBOSE).  Never on stdout: a program's standard
+ * output is often its data. */
 static void report(void) {
   mpisnap__state *g = &mpisnap__g;
   uint64_t in[7] = {g->snapshots_done, g->channels_checked, g->unbalanced,
@@ -149,19 +154,20 @@ static void report(void) {
   PMPI_Reduce(in, out, 7, MPI_UINT64_T, MPI_SUM, 0, g->control);
   if (g->world_rank != 0 || out[0] == 0)
     return;
-  if (out[2] == 0)
-    printf("mpisnap: %llu snapshots checked on %llu channels, all balanced "
-           "(messages ahead of their marker %llu, drained %llu; fast "
-           "receives taken back %llu, matched at the switch %llu)\n",
-           (unsigned long long)(out[0] / (uint64_t)g->world_size),
-           (unsigned long long)out[1], (unsigned long long)out[3],
-           (unsigned long long)out[4], (unsigned long long)out[5],
-           (unsigned long long)out[6]);
-  else
-    printf("mpisnap: error: %llu unbalanced channels in %llu snapshots\n",
-           (unsigned long long)out[2],
-           (unsigned long long)(out[0] / (uint64_t)g->world_size));
-  fflush(stdout);
+  if (out[2] != 0)
+    fprintf(stderr, "mpisnap: error: %llu unbalanced channels in %llu "
+            "snapshots\n", (unsigned long long)out[2],
+            (unsigned long long)(out[0] / (uint64_t)g->world_size));
+  else if (g->verbose > 0)
+    fprintf(stderr,
+            "mpisnap: %llu snapshots checked on %llu channels, all balanced "
+            "(messages ahead of their marker %llu, drained %llu; fast "
+            "receives taken back %llu, matched at the switch %llu)\n",
+            (unsigned long long)(out[0] / (uint64_t)g->world_size),
+            (unsigned long long)out[1], (unsigned long long)out[3],
+            (unsigned long long)out[4], (unsigned long long)out[5],
+            (unsigned long long)out[6]);
+  fflush(stderr);
 }
 
 MPISNAP_EXTERN int MPI_Finalize(void) {
