@@ -57,9 +57,10 @@ static int err_raise(int rc) {
   return rc;
 }
 
-/* Complete *h if it is complete: fill *st (its MPI_ERROR too), free or
- * deactivate it, and note its error. */
-static int finish(MPI_Request *h, MPI_Status *st) {
+/* Complete *h if it is complete: fill *st, free or deactivate it, and note
+ * its error.  Only calls that complete several requests (multi) write
+ * st->MPI_ERROR (MPI 3.1, section 3.2.5); the others leave it as it was. */
+static int finish(MPI_Request *h, MPI_Status *st, int multi) {
   MPI_Status local;
   mpisnap__req *r;
   int flag = 0, rc;
@@ -72,10 +73,11 @@ static int finish(MPI_Request *h, MPI_Status *st) {
   }
   r = mpisnap__req_lookup(*h);
   if (r == NULL) {
+    int err = st->MPI_ERROR;
     rc = PMPI_Test(h, &flag, st);
     if (!flag)
       return PENDING;
-    st->MPI_ERROR = rc;
+    st->MPI_ERROR = multi ? rc : err;
     err_note(rc, MPI_COMM_NULL);
     return COMPLETE;
   }
@@ -98,7 +100,11 @@ static int finish(MPI_Request *h, MPI_Status *st) {
     mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
     return INACTIVE;
   }
-  *st = r->status;
+  mpisnap__recv_disarm(r);
+  if (multi)
+    *st = r->status;
+  else
+    mpisnap__status_out(st, &r->status);
   err_note(r->status.MPI_ERROR,
            r->comm != NULL && r->kind != MPISNAP__REQ_SEND ? r->comm->app
                                                            : MPI_COMM_NULL);
@@ -134,7 +140,7 @@ MPISNAP_EXTERN int MPI_Test(MPI_Request *h, int *flag, MPI_Status *st) {
   mpisnap__maybe_trigger();
   mpisnap__progress();
   err_reset();
-  k = finish(h, st);
+  k = finish(h, st, 0);
   *flag = k != PENDING;
   mpisnap__det_add(MPISNAP__DET_TEST, *flag, 0, 0);
   return err_raise(call_err);
@@ -146,7 +152,7 @@ MPISNAP_EXTERN int MPI_Wait(MPI_Request *h, MPI_Status *st) {
 
   mpisnap__maybe_trigger();
   err_reset();
-  while ((k = finish(h, st)) == PENDING)
+  while ((k = finish(h, st, 0)) == PENDING)
     progress_wait(&spins);
   return err_raise(call_err);
 }
@@ -159,7 +165,7 @@ static int any_pass(int n, MPI_Request h[], MPI_Status *st) {
   for (int i = 0; i < n; i++) {
     int k = peek(&h[i]);
     if (k == COMPLETE) {
-      finish(&h[i], st);
+      finish(&h[i], st, 0);
       return i;
     }
     inactive += k == INACTIVE;
@@ -243,7 +249,7 @@ static int all_complete(int n, MPI_Request h[]) {
 
 static void finish_all(int n, MPI_Request h[], MPI_Status sts[]) {
   for (int i = 0; i < n; i++)
-    finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[i]);
+    finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[i], 1);
 }
 
 MPISNAP_EXTERN int MPI_Testall(int n, MPI_Request h[], int *flag,
@@ -300,7 +306,7 @@ MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
       if (mpi_backed && waiting_on_mpi)
         continue;
       if (finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE
-                                                   : &sts[i]) != PENDING) {
+                                                   : &sts[i], 1) != PENDING) {
         done[i] = 1;
         remaining--;
         spins = 0; /* not idle: requests are completing */
@@ -325,7 +331,7 @@ static int some_pass(int n, MPI_Request h[], int idx[], MPI_Status sts[]) {
   for (int i = 0; i < n; i++) {
     int k = peek(&h[i]);
     if (k == COMPLETE) {
-      finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[out]);
+      finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[out], 1);
       idx[out++] = i;
     }
     inactive += k == INACTIVE;
@@ -386,6 +392,15 @@ MPISNAP_EXTERN int MPI_Waitsome(int n, MPI_Request h[], int *outcount,
   return all_status(sts);
 }
 
+/* A real request's status, as MPI_Request_get_status gives it, with
+ * MPI_ERROR left as it was. */
+static void request_status(MPI_Request real, MPI_Status *st) {
+  int err = st->MPI_ERROR, f = 0;
+
+  PMPI_Request_get_status(real, &f, st);
+  st->MPI_ERROR = err;
+}
+
 /* MPI_Test without completing anything.  Its answer is a determinant as
  * Test's is: logged while a snapshot is being taken and, after a restart,
  * replayed (a logged "complete" waits until the request is). */
@@ -413,16 +428,14 @@ MPISNAP_EXTERN int MPI_Request_get_status(MPI_Request h, int *flag,
     mpisnap__det_add(MPISNAP__DET_TEST, *flag, 0, 0);
   if (st == MPI_STATUS_IGNORE)
     return MPI_SUCCESS;
-  if (r == NULL && *flag)
-    PMPI_Request_get_status(h, &f, st);
-  else if (k == COMPLETE && r->landed)
-    *st = r->status;
-  else if (k == COMPLETE && r->real != MPI_REQUEST_NULL && !r->done)
-    PMPI_Request_get_status(r->real, &f, st);
-  else if (k == COMPLETE)
-    *st = r->status;
-  else
+  if (k == INACTIVE) /* MPI_REQUEST_NULL or an inactive persistent request */
     mpisnap__status_empty(st, MPI_ANY_SOURCE, MPI_ANY_TAG);
+  else if (k == PENDING)
+    ; /* MPI leaves the status alone while the request is pending */
+  else if (r == NULL || (r->real != MPI_REQUEST_NULL && !r->done && !r->landed))
+    request_status(r == NULL ? h : r->real, st);
+  else
+    mpisnap__status_out(st, &r->status);
   return MPI_SUCCESS;
 }
 

@@ -243,7 +243,6 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
   mpisnap__finish_inflight(&r);
   if (c->pmk_n[r.src] > 0)
     mpisnap__chan_advance(c, r.src);
-  if (status != MPI_STATUS_IGNORE)
-    *status = r.status;
+  mpisnap__status_out(status, &r.status);
   return r.status.MPI_ERROR;
 }

@@ -79,6 +79,8 @@ struct mpisnap__req {
   uint64_t seq;           /* ... and its arrival order */
   uint64_t eidx;          /* ... and its index within its epoch */
   int landed;             /* its data was waited for to log it at a close */
+  int armed;              /* counted in mpisnap__g.recv_armed */
+  int type_owned;         /* type is the layer's own duplicate (request.c) */
   long det_idx;           /* wildcard receive: its determinant, or -1 */
   mpisnap__req *inext;    /* the communicator's list of such receives */
   MPI_Status status;
@@ -150,12 +152,17 @@ typedef struct mpisnap__state {
   int shq;                /* ep % 3: the shadow this rank sends on */
   uint64_t pending_markers, held;
   MPI_Request *fast_blocking; /* a blocking fast receive's real request */
+  /* Nonblocking and persistent receives started and not yet completed by
+   * the application: while there are none and no snapshot is active here,
+   * this rank blocking inside MPI cannot hold up anyone (send.c). */
+  uint64_t recv_armed;
   /* How often the epoch machinery's rarer paths ran (reported at the end). */
   uint64_t n_ahead, n_pulled, n_taken_back, n_landed;
   int mk_n, mk_cap;
   /* Test support and statistics. */
   uint64_t log_mem_limit; /* MPISNAP_LOG_MEM: channel state kept in memory */
   uint64_t trigger;       /* MPISNAP_TEST_TRIGGER, 0: off */
+  int verbose;            /* MPISNAP_VERBOSE: diagnostics on stderr */
   uint64_t rng;
   uint64_t calls;
   uint64_t snapshots_done, channels_checked, unbalanced;
@@ -188,6 +195,7 @@ void mpisnap__wait_backoff(unsigned *spins);
 int mpisnap__engine_setup(void);
 void mpisnap__maybe_trigger(void);
 void mpisnap__status_empty(MPI_Status *st, int source, int tag);
+void mpisnap__status_out(MPI_Status *dst, const MPI_Status *src);
 void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
                            MPI_Count bytes);
 
@@ -259,11 +267,27 @@ static inline int mpisnap__fast_ok(const mpisnap__comm *c) {
          c->ahead == NULL;
 }
 
+/* A receive request the application started, until it completes it. */
+static inline void mpisnap__recv_arm(mpisnap__req *r) {
+  if (!r->armed) {
+    r->armed = 1;
+    mpisnap__g.recv_armed++;
+  }
+}
+
+static inline void mpisnap__recv_disarm(mpisnap__req *r) {
+  if (r->armed) {
+    r->armed = 0;
+    mpisnap__g.recv_armed--;
+  }
+}
+
 /* request.c */
 mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind);
 void mpisnap__req_free(mpisnap__req *r);
 mpisnap__req *mpisnap__req_lookup(MPI_Request h);
 MPI_Request mpisnap__req_handle(mpisnap__req *r);
+int mpisnap__req_keep_type(mpisnap__req *r);
 int mpisnap__req_test(mpisnap__req *r); /* 1 if complete */
 mpisnap__msg *mpisnap__msg_lookup(MPI_Message h);
 MPI_Message mpisnap__msg_handle(mpisnap__msg *m);

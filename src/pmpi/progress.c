@@ -14,18 +14,34 @@
 
 /* ---- statuses ---- */
 
+/* A status describing `bytes` bytes from source with tag.  Its MPI_ERROR
+ * is left alone: calls that complete one request never write it (MPI 3.1,
+ * section 3.2.5); where the layer uses a request's status to carry the
+ * completion code, it sets MPI_ERROR itself. */
 void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
                            MPI_Count bytes) {
   PMPI_Status_set_elements_x(st, MPI_BYTE, bytes);
   PMPI_Status_set_cancelled(st, 0);
   st->MPI_SOURCE = source;
   st->MPI_TAG = tag;
+}
+
+/* The empty status of MPI 3.1 section 3.7.3 (its error is MPI_SUCCESS). */
+void mpisnap__status_empty(MPI_Status *st, int source, int tag) {
+  mpisnap__status_bytes(st, source, tag, 0);
   st->MPI_ERROR = MPI_SUCCESS;
 }
 
-/* The empty status of MPI 3.1 section 3.7.3. */
-void mpisnap__status_empty(MPI_Status *st, int source, int tag) {
-  mpisnap__status_bytes(st, source, tag, 0);
+/* Give the application a request's status from a call that completes one
+ * request: everything but MPI_ERROR, which such calls leave untouched. */
+void mpisnap__status_out(MPI_Status *dst, const MPI_Status *src) {
+  int err;
+
+  if (dst == MPI_STATUS_IGNORE || dst == src)
+    return;
+  err = dst->MPI_ERROR;
+  *dst = *src;
+  dst->MPI_ERROR = err;
 }
 
 /* ---- channel-state log ---- */
@@ -368,7 +384,9 @@ static int unpack_to_user(mpisnap__comm *c, const void *data, MPI_Count bytes,
   return rc;
 }
 
-/* Consume message m into the application's buffer.  Frees m. */
+/* Consume message m into the application's buffer.  Frees m.  Returns
+ * the receive's error code; status gets source, tag and count, and its
+ * MPI_ERROR is not touched. */
 int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
                      MPI_Status *status) {
   mpisnap__comm *c = m->comm;
@@ -386,8 +404,9 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
     mpisnap__ck_early(c, m->source, m->epoch, m->eidx);
   if (m->data == NULL) {
     /* The data moves once, from MPI into the application's buffer. */
+    int err = status->MPI_ERROR;
     rc = PMPI_Mrecv(buf, count, type, &m->handle, status);
-    status->MPI_ERROR = rc;
+    status->MPI_ERROR = err;
     if (cls == MPISNAP__CONSUME_LOG)
       log_from_user(c, m->source, m->tag, m->seq, buf, count, type, m->bytes);
   } else {
@@ -395,7 +414,6 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
       mpisnap__log_message(c, m->source, m->tag, m->seq, m->data, m->bytes);
     rc = unpack_to_user(c, m->data, m->bytes, buf, count, type);
     mpisnap__status_bytes(status, m->source, m->tag, m->bytes);
-    status->MPI_ERROR = rc;
     free(m->data);
   }
   if (m->heap)
@@ -427,7 +445,8 @@ static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
       free(m);
     return;
   }
-  mpisnap__deliver(m, r->buf, r->count, r->type, &r->status);
+  r->status.MPI_ERROR = mpisnap__deliver(m, r->buf, r->count, r->type,
+                                         &r->status);
   r->done = 1;
   r->active = 0;
   if (r->freed)

@@ -23,11 +23,6 @@ long mpisnap__wildcard(int *source, int *tag) {
   return mpisnap__det_add(MPISNAP__DET_RECV, -1, -1, 0);
 }
 
-static void set_status(MPI_Status *dst, const MPI_Status *src) {
-  if (dst != MPI_STATUS_IGNORE)
-    *dst = *src;
-}
-
 static int check_source(mpisnap__comm *c, int source, int tag) {
   if (source != MPI_ANY_SOURCE && (source < 0 || source >= c->size))
     return MPI_ERR_RANK;
@@ -88,7 +83,7 @@ int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status) {
     if (!r->done && (k & 15) == 0)
       mpisnap__wait_backoff(&spins);
   }
-  set_status(status, &r->status);
+  mpisnap__status_out(status, &r->status);
   return r->status.MPI_ERROR;
 }
 
@@ -108,6 +103,10 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
     return MPI_ERR_NO_MEM;
   mpisnap__recv_fields(r, c, buf, count, type, source, tag);
   r->persistent = persistent;
+  if ((rc = mpisnap__req_keep_type(r)) != MPI_SUCCESS) {
+    mpisnap__req_free(r);
+    return mpisnap__raise(c, rc);
+  }
   *request = mpisnap__req_handle(r);
   if (persistent)
     return MPI_SUCCESS;
@@ -118,6 +117,8 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
 int mpisnap__start_recv(mpisnap__req *r) {
   int source = r->peer, tag = r->tag;
 
+  if (r->peer != MPI_PROC_NULL)
+    mpisnap__recv_arm(r);
   if (!r->persistent && r->peer != MPI_PROC_NULL && mpisnap__fast_ok(r->comm))
     return mpisnap__fast_irecv(r);
   if (r->peer != MPI_PROC_NULL) {
@@ -271,6 +272,7 @@ MPISNAP_EXTERN int MPI_Imrecv(void *buf, int count, MPI_Datatype type,
   /* The message is already matched: receiving it now is a valid
    * schedule of the nonblocking receive. */
   rc = MPI_Mrecv(buf, count, type, message, &r->status);
+  r->status.MPI_ERROR = rc;
   if (rc != MPI_SUCCESS && rc != MPI_ERR_TRUNCATE) {
     mpisnap__req_free(r);
     return rc;

@@ -115,7 +115,33 @@ mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind) {
   return r;
 }
 
+/* A request that outlives its call keeps its own reference to a derived
+ * datatype: MPI lets the application free the datatype as soon as the
+ * call returns, while the operation is pending (MPI 3.1, section 4.1.9),
+ * and the layer still needs it to receive, unpack, log or restart the
+ * operation.  Predefined datatypes are never freed. */
+int mpisnap__req_keep_type(mpisnap__req *r) {
+  int ni, na, nd, combiner, rc;
+
+  if (r->type_owned || r->type == MPI_DATATYPE_NULL)
+    return MPI_SUCCESS;
+  rc = PMPI_Type_get_envelope(r->type, &ni, &na, &nd, &combiner);
+  if (rc != MPI_SUCCESS)
+    return rc;
+  if (combiner == MPI_COMBINER_NAMED)
+    return MPI_SUCCESS;
+  if ((rc = PMPI_Type_dup(r->type, &r->type)) != MPI_SUCCESS)
+    return rc;
+  r->type_owned = 1;
+  return MPI_SUCCESS;
+}
+
 void mpisnap__req_free(mpisnap__req *r) {
+  mpisnap__recv_disarm(r);
+  if (r->type_owned) {
+    PMPI_Type_free(&r->type);
+    r->type_owned = 0;
+  }
   set_del(&reqs, (uintptr_t)r);
   if (nspare < SPARE_MAX)
     spare[nspare++] = r;

@@ -45,27 +45,36 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
   }
 }
 
-/* Sends up to this size complete locally in MPI (eager), so a blocking
- * PMPI send cannot wait on a receiver.  Larger and synchronous sends wait
- * in mpisnap's own loop instead: the receive they wait for is matched by
- * mpisnap's progress, which must keep running on this rank too. */
-#define MPISNAP__EAGER_MAX 4096
+/* Whether this rank may block inside MPI for a standard send.  No MPI
+ * promises to complete a standard send locally, whatever its size (Open
+ * MPI's shared-memory eager limit counts its header, its self-send limit is
+ * 1 KiB, and MCA settings and other transports change both), so a blocking
+ * PMPI_Send may wait for its receiver.  That is harmless exactly as long as
+ * plain MPI would wait the same way: no snapshot is active here (every
+ * peer's message of this epoch is matched by MPI itself) and the
+ * application has no receive of its own started and not completed (which
+ * the layer might have to match, on this rank or, after a marker, moved
+ * back from MPI).  Then a peer that waits for this rank waits for what it
+ * would wait for without mpisnap.  Otherwise the send waits in mpisnap's
+ * loop, which keeps the layer's matching running. */
+static int may_block_in_mpi(void) {
+  return mpisnap__g.fast && mpisnap__g.recv_armed == 0;
+}
 
 static int send_blocking(const void *buf, int count, MPI_Datatype type,
                          int dest, int tag, MPI_Comm comm, int mode) {
   mpisnap__comm *c = mpisnap__enter(comm);
   MPI_Request req;
   unsigned spins = 0;
-  int rc, size = 0, flag = 0;
+  int rc, flag = 0;
 
   if (c == NULL)
     return MPI_ERR_COMM;
   if (dest == MPI_PROC_NULL)
     return MPI_SUCCESS;
   MPISNAP__CHECK_TAG(c, tag);
-  PMPI_Type_size(type, &size);
-  if (mode == MODE_BUF ||
-      (mode == MODE_STD && (long long)size * count <= MPISNAP__EAGER_MAX)) {
+  /* A buffered send completes locally by definition. */
+  if (mode == MODE_BUF || (mode == MODE_STD && may_block_in_mpi())) {
     rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
     send_progress();
     return rc == SUPPRESSED ? MPI_SUCCESS : mpisnap__raise(c, rc);
@@ -171,7 +180,8 @@ static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
   r->count = count;
   r->type = type;
   r->tag = tag;
-  if ((rc = send_init_real(r)) != MPI_SUCCESS) {
+  if ((rc = mpisnap__req_keep_type(r)) != MPI_SUCCESS ||
+      (rc = send_init_real(r)) != MPI_SUCCESS) {
     mpisnap__req_free(r);
     return mpisnap__raise(c, rc);
   }
