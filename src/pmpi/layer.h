@@ -196,6 +196,7 @@ int mpisnap__engine_setup(void);
 void mpisnap__maybe_trigger(void);
 void mpisnap__status_empty(MPI_Status *st, int source, int tag);
 void mpisnap__status_out(MPI_Status *dst, const MPI_Status *src);
+void mpisnap__status_proc_null(MPI_Status *st);
 void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
                            MPI_Count bytes);
 

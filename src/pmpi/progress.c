@@ -26,6 +26,14 @@ void mpisnap__status_bytes(MPI_Status *st, int source, int tag,
   st->MPI_TAG = tag;
 }
 
+/* What a receive or probe from MPI_PROC_NULL gives (MPI 3.1, section
+ * 3.11): source MPI_PROC_NULL, tag MPI_ANY_TAG, count 0; MPI_ERROR, as in
+ * every single-completion call, untouched. */
+void mpisnap__status_proc_null(MPI_Status *st) {
+  if (st != MPI_STATUS_IGNORE)
+    mpisnap__status_bytes(st, MPI_PROC_NULL, MPI_ANY_TAG, 0);
+}
+
 /* The empty status of MPI 3.1 section 3.7.3 (its error is MPI_SUCCESS). */
 void mpisnap__status_empty(MPI_Status *st, int source, int tag) {
   mpisnap__status_bytes(st, source, tag, 0);

@@ -39,8 +39,7 @@ static int recv_on(mpisnap__comm *c, void *buf, int count, MPI_Datatype type,
   int rc;
 
   if (source == MPI_PROC_NULL) {
-    if (status != MPI_STATUS_IGNORE)
-      mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
+    mpisnap__status_proc_null(status);
     return MPI_SUCCESS;
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
@@ -175,8 +174,7 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
     *flag = 1;
     if (message != NULL)
       *message = MPI_MESSAGE_NO_PROC;
-    if (status != MPI_STATUS_IGNORE)
-      mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
+    mpisnap__status_proc_null(status);
     return MPI_SUCCESS;
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
@@ -247,8 +245,7 @@ MPISNAP_EXTERN int MPI_Mrecv(void *buf, int count, MPI_Datatype type,
   mpisnap__msg *m;
 
   if (*message == MPI_MESSAGE_NO_PROC) {
-    if (status != MPI_STATUS_IGNORE)
-      mpisnap__status_empty(status, MPI_PROC_NULL, MPI_ANY_TAG);
+    mpisnap__status_proc_null(status);
     *message = MPI_MESSAGE_NULL;
     return MPI_SUCCESS;
   }

@@ -60,6 +60,14 @@ static void check_empty(const MPI_Status *st, const char *call) {
            st->MPI_TAG, st->MPI_ERROR, mt_count(st, MPI_INT), cancelled);
 }
 
+static void check_proc_null(const MPI_Status *st, const char *call) {
+  MT_CHECK(st->MPI_SOURCE == MPI_PROC_NULL && st->MPI_TAG == MPI_ANY_TAG &&
+               mt_count(st, MPI_INT) == 0 && st->MPI_ERROR == SENTINEL,
+           "%s: source %d, tag %d, count %d, error %d; want MPI_PROC_NULL, "
+           "MPI_ANY_TAG, 0 and the error untouched", call, st->MPI_SOURCE,
+           st->MPI_TAG, mt_count(st, MPI_INT), st->MPI_ERROR);
+}
+
 static MPI_Status fresh(void) {
   MPI_Status st;
 
@@ -156,6 +164,27 @@ int main(int argc, char **argv) {
     MPI_Sendrecv(out, n, MPI_INT, right, TAG, in, 4, MPI_INT, left, TAG,
                  MPI_COMM_WORLD, &st);
     check_kept(&st, "MPI_Sendrecv", left, n);
+
+    /* MPI_PROC_NULL: source MPI_PROC_NULL, tag MPI_ANY_TAG, count 0, and
+     * MPI_ERROR still untouched (MPICH's mprobe, tests 4 and 5). */
+    st = fresh();
+    MPI_Mprobe(MPI_PROC_NULL, TAG, MPI_COMM_WORLD, &msg, &st);
+    check_proc_null(&st, "MPI_Mprobe(MPI_PROC_NULL)");
+    MT_CHECK(msg == MPI_MESSAGE_NO_PROC, "MPI_Mprobe(MPI_PROC_NULL): not "
+             "MPI_MESSAGE_NO_PROC");
+    st = fresh();
+    MPI_Mrecv(in, 4, MPI_INT, &msg, &st);
+    check_proc_null(&st, "MPI_Mrecv(MPI_MESSAGE_NO_PROC)");
+    st = fresh();
+    MPI_Improbe(MPI_PROC_NULL, TAG, MPI_COMM_WORLD, &flag, &msg, &st);
+    check_proc_null(&st, "MPI_Improbe(MPI_PROC_NULL)");
+    MPI_Imrecv(in, 4, MPI_INT, &msg, &rreq);
+    st = fresh();
+    MPI_Wait(&rreq, &st);
+    check_proc_null(&st, "MPI_Wait of MPI_Imrecv(MPI_MESSAGE_NO_PROC)");
+    st = fresh();
+    MPI_Probe(MPI_PROC_NULL, TAG, MPI_COMM_WORLD, &st);
+    check_proc_null(&st, "MPI_Probe(MPI_PROC_NULL)");
 
     /* MPI_REQUEST_NULL: the empty status. */
     st = fresh();
