@@ -1,4 +1,5 @@
-/* Blocking collectives.  mpisnap matches point-to-point receives in its
+/* Blocking collectives (the classic ones and the neighbourhood ones).
+ * mpisnap matches point-to-point receives in its
  * own progress, so a rank must not sit inside MPI where that progress
  * cannot run: a peer's MPI_Ssend (or large send) waiting for this rank's
  * posted receive would wait for ever.  Every blocking collective therefore
@@ -6,6 +7,42 @@
  * loop also counts collectives per communicator, which independent mode
  * checks across ranks before it commits a checkpoint. */
 #include "pmpi/layer.h"
+
+/* Wait for a request of the layer's own in the layer's loop. */
+int mpisnap__wait_in_layer(MPI_Request *req) {
+  unsigned spins = 0;
+  int flag = 0, rc;
+
+  for (;;) {
+    rc = PMPI_Test(req, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || flag)
+      return rc;
+    if (mpisnap__progress() == 0)
+      mpisnap__wait_backoff(&spins);
+  }
+}
+
+/* Before a blocking collective that the layer must call inside MPI (a
+ * communicator constructor, the exchange of MPI_Comm_free): wait in the
+ * layer's loop until every member has reached it.  A member that sits
+ * inside MPI cannot match receives the layer holds, so a peer's MPI_Ssend
+ * to it, sent before the peer reached the collective, would never
+ * complete; once all members are inside the call, none has a send of the
+ * program's left to finish first, and the collective cannot wait on the
+ * layer. */
+int mpisnap__gather_members(MPI_Comm app) {
+  mpisnap__comm *c;
+  MPI_Request req;
+  int rc;
+
+  if (!mpisnap__g.initialized || mpisnap__g.finalized || app == MPI_COMM_NULL)
+    return MPI_SUCCESS;
+  if ((c = mpisnap__comm_get(app)) == NULL)
+    return MPI_ERR_COMM;
+  if ((rc = PMPI_Ibarrier(c->shadow, &req)) != MPI_SUCCESS)
+    return rc;
+  return mpisnap__wait_in_layer(&req);
+}
 
 static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
   unsigned spins = 0;
@@ -89,3 +126,27 @@ MPISNAP_COLL(Scan, Iscan, (SBUF, RBUF, int n, MPI_Datatype t, MPI_Op op, MPI_Com
 MPISNAP_COLL(Exscan, Iexscan, (SBUF, RBUF, int n, MPI_Datatype t, MPI_Op op,
                       MPI_Comm comm),
              comm, sbuf, rbuf, n, t, op, comm)
+
+/* Neighbourhood collectives (MPI 3.1, section 7.6) on topology
+ * communicators: the same hazard, the same cure. */
+MPISNAP_COLL(Neighbor_allgather, Ineighbor_allgather,
+             (SBUF, int sn, MPI_Datatype st, RBUF, int rn, MPI_Datatype rt,
+              MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, rt, comm)
+MPISNAP_COLL(Neighbor_allgatherv, Ineighbor_allgatherv,
+             (SBUF, int sn, MPI_Datatype st, RBUF, cint rn[], cint displs[],
+              MPI_Datatype rt, MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, displs, rt, comm)
+MPISNAP_COLL(Neighbor_alltoall, Ineighbor_alltoall,
+             (SBUF, int sn, MPI_Datatype st, RBUF, int rn, MPI_Datatype rt,
+              MPI_Comm comm),
+             comm, sbuf, sn, st, rbuf, rn, rt, comm)
+MPISNAP_COLL(Neighbor_alltoallv, Ineighbor_alltoallv,
+             (SBUF, cint sn[], cint sd[], MPI_Datatype st, RBUF, cint rn[],
+              cint rd[], MPI_Datatype rt, MPI_Comm comm),
+             comm, sbuf, sn, sd, st, rbuf, rn, rd, rt, comm)
+MPISNAP_COLL(Neighbor_alltoallw, Ineighbor_alltoallw,
+             (SBUF, cint sn[], const MPI_Aint sd[], const MPI_Datatype st[],
+              RBUF, cint rn[], const MPI_Aint rd[], const MPI_Datatype rt[],
+              MPI_Comm comm),
+             comm, sbuf, sn, sd, st, rbuf, rn, rd, rt, comm)

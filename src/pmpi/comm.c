@@ -241,10 +241,16 @@ static void destroy(mpisnap__comm *c) {
  * peer sent on them is applied (its channel drained) before they retire. */
 static int release(mpisnap__comm *c) {
   mpisnap__state *g = &mpisnap__g;
-  uint64_t mine = mpisnap__engine_recorded_sid(g->engine), *theirs;
+  uint64_t mine, *theirs;
   unsigned spins = 0;
   int p, rc;
 
+  /* Every member inside MPI_Comm_free first (the layer's loop runs until
+   * then); from here on no progress runs until the exchange below, so the
+   * snapshot id told to the peers is the one the channels retire with. */
+  if ((rc = mpisnap__gather_members(c->app)) != MPI_SUCCESS)
+    return rc;
+  mine = mpisnap__engine_recorded_sid(g->engine);
   theirs = malloc((size_t)c->size * sizeof(*theirs));
   if (theirs == NULL)
     return MPI_ERR_NO_MEM;
@@ -301,57 +307,64 @@ int mpisnap__comm_setup(void) {
 
 /* ---- wrappers: constructors, free, attributes ---- */
 
-/* Every constructor: call PMPI, then give the new communicator its shadow. */
-#define MPISNAP_CTOR(name, params, args, out)                                 \
+/* Every constructor: wait in the layer's loop until every member of the
+ * communicator it is collective over (`over`) has called it, then call
+ * PMPI, then give the new communicator its shadows (mpisnap__comm_register,
+ * itself collective over the new communicator, whose members are all in
+ * this wrapper by then). */
+#define MPISNAP_CTOR(name, params, args, out, over)                           \
   MPISNAP_EXTERN int MPI_##name params {                                      \
-    int rc_ = PMPI_##name args;                                               \
+    int rc_ = mpisnap__gather_members(over);                                  \
+    if (rc_ != MPI_SUCCESS)                                                   \
+      return rc_;                                                             \
+    rc_ = PMPI_##name args;                                                   \
     if (rc_ == MPI_SUCCESS && mpisnap__g.initialized && *(out) != MPI_COMM_NULL) \
       rc_ = mpisnap__comm_register(*(out));                                   \
     return rc_;                                                               \
   }
 
 MPISNAP_CTOR(Comm_dup, (MPI_Comm comm, MPI_Comm *newcomm), (comm, newcomm),
-             newcomm)
+             newcomm, comm)
 MPISNAP_CTOR(Comm_dup_with_info, (MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm),
-             (comm, info, newcomm), newcomm)
+             (comm, info, newcomm), newcomm, comm)
 MPISNAP_CTOR(Comm_split, (MPI_Comm comm, int color, int key, MPI_Comm *newcomm),
-             (comm, color, key, newcomm), newcomm)
+             (comm, color, key, newcomm), newcomm, comm)
 MPISNAP_CTOR(Comm_split_type,
              (MPI_Comm comm, int type, int key, MPI_Info info, MPI_Comm *newcomm),
-             (comm, type, key, info, newcomm), newcomm)
+             (comm, type, key, info, newcomm), newcomm, comm)
 MPISNAP_CTOR(Comm_create, (MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm),
-             (comm, group, newcomm), newcomm)
+             (comm, group, newcomm), newcomm, comm)
 MPISNAP_CTOR(Comm_create_group,
              (MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm),
-             (comm, group, tag, newcomm), newcomm)
+             (comm, group, tag, newcomm), newcomm, MPI_COMM_NULL)
 MPISNAP_CTOR(Cart_create,
              (MPI_Comm old, int ndims, const int dims[], const int periods[],
               int reorder, MPI_Comm *cart),
-             (old, ndims, dims, periods, reorder, cart), cart)
+             (old, ndims, dims, periods, reorder, cart), cart, old)
 MPISNAP_CTOR(Cart_sub, (MPI_Comm comm, const int remain[], MPI_Comm *newcomm),
-             (comm, remain, newcomm), newcomm)
+             (comm, remain, newcomm), newcomm, comm)
 MPISNAP_CTOR(Graph_create,
              (MPI_Comm old, int nnodes, const int index[], const int edges[],
               int reorder, MPI_Comm *graph),
-             (old, nnodes, index, edges, reorder, graph), graph)
+             (old, nnodes, index, edges, reorder, graph), graph, old)
 MPISNAP_CTOR(Dist_graph_create,
              (MPI_Comm old, int n, const int sources[], const int degrees[],
               const int dests[], const int weights[], MPI_Info info,
               int reorder, MPI_Comm *graph),
              (old, n, sources, degrees, dests, weights, info, reorder, graph),
-             graph)
+             graph, old)
 MPISNAP_CTOR(Dist_graph_create_adjacent,
              (MPI_Comm old, int indeg, const int sources[], const int sw[],
               int outdeg, const int dests[], const int dw[], MPI_Info info,
               int reorder, MPI_Comm *graph),
              (old, indeg, sources, sw, outdeg, dests, dw, info, reorder, graph),
-             graph)
+             graph, old)
 MPISNAP_CTOR(Intercomm_create,
              (MPI_Comm local, int lleader, MPI_Comm peer, int rleader, int tag,
               MPI_Comm *newcomm),
-             (local, lleader, peer, rleader, tag, newcomm), newcomm)
+             (local, lleader, peer, rleader, tag, newcomm), newcomm, local)
 MPISNAP_CTOR(Intercomm_merge, (MPI_Comm inter, int high, MPI_Comm *newcomm),
-             (inter, high, newcomm), newcomm)
+             (inter, high, newcomm), newcomm, inter)
 
 /* MPI_Comm_idup: the shadow must exist before the new communicator can be
  * used, so the duplication completes at once; the request returned is an

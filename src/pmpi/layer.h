@@ -172,6 +172,10 @@ typedef struct mpisnap__state {
 
 extern mpisnap__state mpisnap__g;
 
+/* coll.c */
+int mpisnap__wait_in_layer(MPI_Request *req);
+int mpisnap__gather_members(MPI_Comm app);
+
 /* comm.c */
 int mpisnap__comm_setup(void);
 mpisnap__comm *mpisnap__comm_get(MPI_Comm app);
