@@ -74,10 +74,15 @@ int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status) {
   unsigned spins = 0;
 
   mpisnap__post_recv(r);
-  /* Poll this communicator every time and all of them now and then:
-   * markers elsewhere are not urgent, this receive's message is. */
+  /* Poll this communicator and the markers every time, and all
+   * communicators now and then.  Markers are urgent too: a message of a
+   * later epoch waits, held, for its marker, and the peers' snapshots wait
+   * for this rank's; on an oversubscribed node every idle poll may give
+   * the core away (MPI yields when idle), so a marker seen only every
+   * sixteenth pass cost milliseconds per snapshot (MPICH's sendflood). */
   for (unsigned k = 1; !r->done; k++) {
-    if ((k & 15) == 0 ? mpisnap__progress() : mpisnap__progress_comm(c))
+    if ((k & 15) == 0 ? mpisnap__progress()
+                      : mpisnap__markers_poll() + mpisnap__progress_comm(c))
       continue;
     if (!r->done && (k & 15) == 0)
       mpisnap__wait_backoff(&spins);
