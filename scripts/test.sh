@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds mpisnap and runs every test: first the engine, then the MPI layer's
-# programs, under AddressSanitizer and UBSan, then the full suite.  The full suite runs last so the output
+# programs, under AddressSanitizer and UBSan, then MPICH's point-to-point
+# suite (scripts/peer.sh), then the full suite.  The full suite runs last so the output
 # ends with its summary.  Exits non-zero if anything fails.
 set -euo pipefail
 
@@ -28,5 +29,12 @@ cmake -S . -B "$ASAN_MPI_BUILD_DIR" -DMPISNAP_SANITIZE=ON \
 cmake --build "$ASAN_MPI_BUILD_DIR" -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$ASAN_MPI_BUILD_DIR" -L mpi \
   -LE preload --output-on-failure -j2
+
+# A suite nobody here wrote: MPICH's point-to-point conformance tests, on
+# plain MPI and then with libmpisnap.so preloaded, with snapshots forced and
+# with the layer's own matching; any run that passes on plain MPI and fails
+# under mpisnap fails the test command (docs/CONFORMANCE.md).
+read -r -a peer_modes <<<"${MPISNAP_PEER_MODES:-preload snap slow}"
+./scripts/peer.sh "${peer_modes[@]}"
 
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
