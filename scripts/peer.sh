@@ -63,7 +63,7 @@ for mode in "${modes[@]}"; do
     status=1
     echo "peer.sh: $mode: these pass on plain MPI and fail with mpisnap:"
     while read -r key; do
-      grep -F "${key%%args=*}" "$work/$mode.txt" | grep -F "${key#*args=}" | sed 's/^/  /'
+      { grep -F "${key%%args=*}" "$work/$mode.txt" | grep -F "${key#*args=}" || echo "$key"; } | sed 's/^/  /'
     done <<<"$lost"
   fi
 done
