@@ -8,11 +8,14 @@
  * checks across ranks before it commits a checkpoint. */
 #include "pmpi/layer.h"
 
-/* Wait for a request of the layer's own in the layer's loop. */
+/* Wait for a real request in the layer's loop (outside MPI_Init..
+ * MPI_Finalize there is no layer to run: MPI waits). */
 int mpisnap__wait_in_layer(MPI_Request *req) {
   unsigned spins = 0;
   int flag = 0, rc;
 
+  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+    return PMPI_Wait(req, MPI_STATUS_IGNORE);
   for (;;) {
     rc = PMPI_Test(req, &flag, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS || flag)
@@ -45,9 +48,6 @@ int mpisnap__gather_members(MPI_Comm app) {
 }
 
 static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
-  unsigned spins = 0;
-  int flag = 0;
-
   if (rc != MPI_SUCCESS)
     return rc;
   if (mpisnap__g.initialized && !mpisnap__g.finalized) {
@@ -55,15 +55,7 @@ static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
     if (c != NULL)
       c->collectives++;
   }
-  for (;;) {
-    rc = PMPI_Test(req, &flag, MPI_STATUS_IGNORE);
-    if (rc != MPI_SUCCESS || flag)
-      return rc;
-    if (!mpisnap__g.initialized || mpisnap__g.finalized)
-      continue;
-    if (mpisnap__progress() == 0)
-      mpisnap__wait_backoff(&spins);
-  }
+  return mpisnap__wait_in_layer(req);
 }
 
 /* One line per collective: its parameters, then its nonblocking call's

@@ -65,8 +65,7 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
                          int dest, int tag, MPI_Comm comm, int mode) {
   mpisnap__comm *c = mpisnap__enter(comm);
   MPI_Request req;
-  unsigned spins = 0;
-  int rc, flag = 0;
+  int rc;
 
   if (c == NULL)
     return MPI_ERR_COMM;
@@ -82,13 +81,8 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
   rc = post_send(buf, count, type, dest, tag, c, mode, &req);
   if (rc == SUPPRESSED)
     return MPI_SUCCESS;
-  while (rc == MPI_SUCCESS) {
-    rc = PMPI_Test(&req, &flag, MPI_STATUS_IGNORE);
-    if (flag)
-      break;
-    if (mpisnap__progress() == 0)
-      mpisnap__wait_backoff(&spins);
-  }
+  if (rc == MPI_SUCCESS)
+    rc = mpisnap__wait_in_layer(&req);
   return mpisnap__raise(c, rc);
 }
 
