@@ -9,18 +9,13 @@
 #include <unistd.h>
 
 #include "ckpt/ckpt.h"
+#include "common/clock.h"
 #include "mpisnap.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- configuration ---- */
 
 static int config_error(const char *name, const char *value, const char *want) {
-  if (mpisnap__g.world_rank == 0)
+  if (mpisnap__c.conf.rank == 0)
     fprintf(stderr, "mpisnap: error: %s='%s' is not valid: expected %s\n", name,
             value, want);
   return MPISNAP_ECONFIG;
@@ -53,23 +48,23 @@ static int setup_dir(void) {
   const char *v = getenv("MPISNAP_DIR");
   int rc = 0;
 
-  snprintf(k->dir, sizeof(k->dir), "%s",
+  snprintf(k->conf.dir, sizeof(k->conf.dir), "%s",
            v && *v ? v : "./mpisnap-checkpoints");
-  if (mpisnap__g.world_rank == 0) {
+  if (mpisnap__c.conf.rank == 0) {
     struct stat st;
-    if (stat(k->dir, &st) != 0 && !(v && *v) && mkdir(k->dir, 0755) == 0)
-      stat(k->dir, &st);
-    if (stat(k->dir, &st) != 0) {
+    if (stat(k->conf.dir, &st) != 0 && !(v && *v) && mkdir(k->conf.dir, 0755) == 0)
+      stat(k->conf.dir, &st);
+    if (stat(k->conf.dir, &st) != 0) {
       fprintf(stderr, "mpisnap: error: MPISNAP_DIR='%s' does not exist\n",
-              k->dir);
+              k->conf.dir);
       rc = MPISNAP_ECONFIG;
     } else if (!S_ISDIR(st.st_mode)) {
       fprintf(stderr, "mpisnap: error: MPISNAP_DIR='%s' is not a directory\n",
-              k->dir);
+              k->conf.dir);
       rc = MPISNAP_ECONFIG;
-    } else if (access(k->dir, W_OK | X_OK) != 0) {
+    } else if (access(k->conf.dir, W_OK | X_OK) != 0) {
       fprintf(stderr, "mpisnap: error: MPISNAP_DIR='%s' is not writable: %s\n",
-              k->dir, strerror(errno));
+              k->conf.dir, strerror(errno));
       rc = MPISNAP_ECONFIG;
     }
   }
@@ -87,7 +82,7 @@ static int configure(void) {
       (rc = env_number("MPISNAP_VERBOSE", &verbose, 1)) != 0)
     return rc;
   k->every = (uint64_t)every;
-  k->verbose = verbose > 0;
+  k->conf.verbose = verbose > 0;
   if ((rc = mpisnap__ck_ops_setup()) != 0)
     return rc;
   return setup_dir();
@@ -95,59 +90,69 @@ static int configure(void) {
 
 /* ---- init and finalize ---- */
 
+/* MPI_Finalize without mpisnap_finalize: finish here. */
+static void on_mpi_finalize(void) { mpisnap_finalize(); }
+
+static const mpisnap__hooks hooks = {mpisnap__ck_record, mpisnap__ck_done,
+                                     mpisnap__ck_idle, on_mpi_finalize};
+
 MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   mpisnap__ck *k = &mpisnap__c;
+  const mpisnap__layer_info *li = mpisnap__layer_info_get();
   const char *restart = getenv("MPISNAP_RESTART");
   int rc, all = 0;
 
-  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+  if (li == NULL)
     return MPISNAP_ESTATE; /* before MPI_Init, or after MPI_Finalize */
   if (k->on || k->finalized)
     return MPISNAP_ESTATE;
   if (comm != MPI_COMM_WORLD || flags > MPISNAP_INDEPENDENT)
     return MPISNAP_EINVAL;
-  k->mode = flags;
+  k->conf.rank = li->world_rank;
+  k->conf.nranks = li->world_size;
+  snprintf(k->conf.program, sizeof(k->conf.program), "%s", li->program);
+  k->conf.mode = flags;
+  k->engine = mpisnap__layer_engine();
   rc = configure();
   /* Every rank must agree before anything collective happens. */
   PMPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (all < 0)
     return rc < 0 ? rc : all;
-  mpisnap__engine_set_policy(mpisnap__g.engine,
-                             flags == MPISNAP_INDEPENDENT
-                                 ? MPISNAP__RECORD_SAFEPOINT
-                                 : MPISNAP__RECORD_EXPLICIT);
+  mpisnap__engine_set_policy(k->engine, flags == MPISNAP_INDEPENDENT
+                                            ? MPISNAP__RECORD_SAFEPOINT
+                                            : MPISNAP__RECORD_EXPLICIT);
   /* Ids are never reused in a directory: continue after the largest. */
-  if (mpisnap__g.world_rank == 0)
-    k->id_base = mpisnap__max_id(k->dir);
-  PMPI_Bcast(&k->id_base, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-  if ((rc = PMPI_Comm_dup(MPI_COMM_WORLD, &k->ctl)) != MPI_SUCCESS)
-    return MPISNAP_EMPI;
+  if (k->conf.rank == 0)
+    k->conf.id_base = mpisnap__max_id(k->conf.dir);
+  PMPI_Bcast(&k->conf.id_base, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
   /* HDF5 makes MPI calls when first used: that must happen here, on the
    * application's thread, not later in the writer thread. */
   if ((rc = mpisnap__part_io_init()) != 0)
     return rc;
-  if ((rc = mpisnap__ck_writer_start()) != 0)
+  /* A restart settles conf.parent, so it comes before the writer thread,
+   * which reads conf without the lock. */
+  if (restart != NULL && *restart != '\0' &&
+      (rc = mpisnap__ck_restart_setup(restart)) != 0)
     return rc;
-  k->on = 1;
-  k->last_time = now();
-  if (restart != NULL && *restart != '\0') {
-    rc = mpisnap__ck_restart_setup(restart);
-    if (rc != 0) {
-      k->on = 0;
-      mpisnap__ck_writer_stop();
-      return rc;
-    }
+  if (PMPI_Comm_dup(MPI_COMM_WORLD, &k->ctl) != MPI_SUCCESS)
+    return MPISNAP_EMPI;
+  if ((rc = mpisnap__ck_writer_start()) != 0) {
+    PMPI_Comm_free(&k->ctl);
+    return rc;
   }
+  k->on = 1;
+  k->last_time = mpisnap__now();
+  mpisnap__layer_register(&hooks);
   return 0;
 }
 
 /* A rank with no snapshot in progress or unwritten may start one. */
 static int may_start(void) {
   mpisnap__ck *k = &mpisnap__c;
-  enum mpisnap__phase ph = mpisnap__engine_phase(mpisnap__g.engine);
+  enum mpisnap__phase ph = mpisnap__engine_phase(mpisnap__c.engine);
 
   return (ph == MPISNAP__IDLE || ph == MPISNAP__DONE) &&
-         (k->taken_sid == 0 || k->committed >= k->id_base + k->taken_sid ||
+         (k->taken_sid == 0 || k->committed >= k->conf.id_base + k->taken_sid ||
           k->abandoned >= k->taken_sid);
 }
 
@@ -160,7 +165,7 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
   /* Control rounds are matched by count: catch up with the rank that ran
    * the most before running the final ones in lock step. */
   PMPI_Allreduce(&k->rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX,
-                 mpisnap__g.control);
+                 mpisnap__layer_info_get()->control);
   while (k->rounds < rounds) {
     mpisnap__ck_round_finish(1);
     mpisnap__ck_round_start();
@@ -168,7 +173,7 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
   mpisnap__ck_round_finish(1);
   /* Finish any snapshot in progress (this is a safe point for a rank that
    * learned of it from a marker), then let its writes commit. */
-  mpisnap__finish_snapshots(1);
+  mpisnap__layer_finish_snapshots(1);
   mpisnap__ck_wait_writer();
   for (int i = 0; i < 16; i++) {
     /* Rank 0's writer thread may be committing what the last round
@@ -177,7 +182,7 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
     mpisnap__ck_round_start();
     mpisnap__ck_round_finish(1);
     if (k->round_taken == 0 ||
-        k->rout[R_COMMITTED] >= k->id_base + k->round_taken ||
+        k->rout[R_COMMITTED] >= k->conf.id_base + k->round_taken ||
         k->rout[R_FAILED] >= k->round_taken)
       break;
   }
@@ -185,121 +190,46 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
   PMPI_Comm_free(&k->ctl);
   k->on = 0;
   k->finalized = 1;
+  /* Checkpointed on request: the exit status tells a job script to
+   * resubmit with MPISNAP_RESTART=auto. */
+  if (k->should_exit)
+    mpisnap__layer_exit_status(MPISNAP_EXIT_CHECKPOINTED);
+  mpisnap__layer_register(NULL);
   return 0;
-}
-
-int mpisnap__ck_finalize_from_mpi(void) {
-  return mpisnap__c.on ? mpisnap_finalize() : 0;
-}
-
-/* ---- protected variables ---- */
-
-MPISNAP_EXTERN int mpisnap_protect(const char *name, void *ptr, size_t count,
-                                   MPI_Datatype type) {
-  mpisnap__ck *k = &mpisnap__c;
-  mpisnap__pvar *v = NULL;
-  int tsize = 0;
-
-  if (!k->on)
-    return MPISNAP_ESTATE;
-  if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL ||
-      strlen(name) >= MPISNAP_NAME_MAX || (ptr == NULL && count > 0) ||
-      type == MPI_DATATYPE_NULL || count > (size_t)0x7fffffff)
-    return MPISNAP_EINVAL;
-  if (PMPI_Type_size(type, &tsize) != MPI_SUCCESS)
-    return MPISNAP_EINVAL;
-  for (size_t i = 0; i < k->nvars; i++)
-    if (strcmp(k->vars[i].name, name) == 0)
-      v = &k->vars[i];
-  if (v == NULL) {
-    if (k->nvars == k->capvars) {
-      size_t ncap = k->capvars ? 2 * k->capvars : 16;
-      mpisnap__pvar *p = realloc(k->vars, ncap * sizeof(*p));
-      if (p == NULL)
-        return MPISNAP_ENOMEM;
-      k->vars = p;
-      k->capvars = ncap;
-    }
-    v = &k->vars[k->nvars++];
-    memset(v, 0, sizeof(*v));
-    snprintf(v->name, sizeof(v->name), "%s", name);
-  }
-  v->ptr = ptr;
-  v->count = count;
-  v->type = type;
-  v->tsize = tsize;
-  v->elem = mpisnap__ck_elem_of(type, v->sig, sizeof(v->sig));
-  return 0;
-}
-
-MPISNAP_EXTERN int mpisnap_unprotect(const char *name) {
-  mpisnap__ck *k = &mpisnap__c;
-
-  if (!k->on)
-    return MPISNAP_ESTATE;
-  if (name == NULL)
-    return MPISNAP_EINVAL;
-  for (size_t i = 0; i < k->nvars; i++)
-    if (strcmp(k->vars[i].name, name) == 0) {
-      k->vars[i] = k->vars[--k->nvars];
-      return 0;
-    }
-  return MPISNAP_ENOENT;
 }
 
 /* ---- restart ---- */
 
 MPISNAP_EXTERN int mpisnap_restarting(void) {
-  return mpisnap__c.on ? (int)mpisnap__c.parent : 0;
-}
-
-MPISNAP_EXTERN int mpisnap_restore_count(const char *name, size_t *count) {
-  if (!mpisnap__c.on)
-    return MPISNAP_ESTATE;
-  if (name == NULL || count == NULL)
-    return MPISNAP_EINVAL;
-  return mpisnap__ck_saved_count(name, count);
-}
-
-MPISNAP_EXTERN int mpisnap_restore(void) {
-  mpisnap__ck *k = &mpisnap__c;
-  int rc, all = 0;
-
-  if (!k->on || k->parent == 0)
-    return MPISNAP_ESTATE;
-  rc = mpisnap__ck_restore_vars();
-  PMPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  if (rc < 0)
-    return rc;
-  return all < 0 ? MPISNAP_EMISMATCH : rc;
+  return mpisnap__c.on ? (int)mpisnap__c.conf.parent : 0;
 }
 
 /* ---- safe points and requests ---- */
 
 MPISNAP_EXTERN int mpisnap_point(void) {
   mpisnap__ck *k = &mpisnap__c;
-  mpisnap__engine *e = mpisnap__g.engine;
+  mpisnap__engine *e = mpisnap__c.engine;
   int recorded = 0;
 
   if (!k->on)
     return MPISNAP_ESTATE;
   k->points++;
-  mpisnap__progress();
+  mpisnap__layer_progress();
   mpisnap__ck_ops_poll();
   if (k->should_exit && !k->checked_exit) {
     /* The program does not look at mpisnap_should_exit(): its checkpoint
      * has committed, so the library ends it cleanly (exit status
      * MPISNAP_EXIT_CHECKPOINTED, see MPI_Finalize). */
-    if (k->verbose && mpisnap__g.world_rank == 0)
+    if (k->conf.verbose && mpisnap__c.conf.rank == 0)
       fprintf(stderr, "mpisnap: checkpoint %llu committed; stopping the "
                       "program as requested\n",
               (unsigned long long)k->committed);
     MPI_Finalize();
   }
   if ((k->every && k->points % k->every == 0) ||
-      (k->interval > 0 && now() - k->last_time >= k->interval))
+      (k->interval > 0 && mpisnap__now() - k->last_time >= k->interval))
     k->want = 1;
-  if (k->mode == MPISNAP_COLLECTIVE) {
+  if (k->conf.mode == MPISNAP_COLLECTIVE) {
     /* The round started at the previous safe point decides, identically
      * on every rank, whether this safe point records. */
     if (mpisnap__ck_round_finish(1)) {
@@ -308,7 +238,7 @@ MPISNAP_EXTERN int mpisnap_point(void) {
        * (when each rank finished it differs, so that cannot count). */
       int free_to_start =
           k->coll_sid == 0 ||
-          k->rout[R_COMMITTED] >= k->id_base + k->coll_sid ||
+          k->rout[R_COMMITTED] >= k->conf.id_base + k->coll_sid ||
           k->rout[R_FAILED] >= k->coll_sid;
       if (k->round_want && free_to_start) {
         uint64_t sid = 0;

@@ -10,7 +10,7 @@
 
 #include "ckpt/part.h"
 #include "mpisnap.h"
-#include "pmpi/layer.h"
+#include "pmpi/iface.h"
 
 typedef struct mpisnap__pvar {
   char name[MPISNAP_NAME_MAX];
@@ -28,23 +28,33 @@ enum { R_WANT, R_EXIT, R_NOT_DURABLE, R_COMMITTED, R_FAILED, R_STALL_US,
 /* Summed to rank 0 (statistics of the snapshot being committed). */
 enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
 
+/* Fixed by mpisnap_init before the writer thread starts and never changed
+ * after: the writer thread reads it without the lock. */
+typedef struct mpisnap__ckconf {
+  int rank, nranks;    /* in MPI_COMM_WORLD */
+  char program[256];
+  unsigned mode;       /* MPISNAP_COLLECTIVE or MPISNAP_INDEPENDENT */
+  char dir[2048];
+  uint64_t id_base;    /* checkpoint id = id_base + snapshot id */
+  uint64_t parent;     /* id restored from, 0: fresh */
+  int keep;            /* MPISNAP_KEEP */
+  int verbose;         /* MPISNAP_VERBOSE */
+} mpisnap__ckconf;
+
 typedef struct mpisnap__ck {
   int on;              /* mpisnap_init done */
   int finalized;
-  unsigned mode;       /* MPISNAP_COLLECTIVE or MPISNAP_INDEPENDENT */
-  char dir[2048];
+  mpisnap__ckconf conf;
+  mpisnap__engine *engine; /* the layer's */
   double interval;     /* seconds; 0: off */
   uint64_t every;      /* safe points; 0: off */
-  int verbose;
   /* Protected variables. */
   mpisnap__pvar *vars;
   size_t nvars, capvars;
   uint64_t points;     /* safe points passed */
   int want;            /* this rank asked for a checkpoint */
   double last_time;    /* when the last checkpoint was taken (or init) */
-  uint64_t id_base;    /* checkpoint id = id_base + snapshot id */
   uint64_t committed;  /* newest committed id known here */
-  uint64_t parent;     /* id restored from, 0: fresh */
   /* The snapshot being assembled. */
   mpisnap__part cur;
   void **stage;        /* staging buffers, one per protected variable */
@@ -93,39 +103,25 @@ typedef struct mpisnap__ck {
   uint64_t exit_sid;   /* the snapshot taken for it */
   int checked_exit;    /* the program calls mpisnap_should_exit() */
   double deadline;     /* wall clock: checkpoint and exit at this time */
-  int keep;            /* MPISNAP_KEEP */
-  /* Restart. */
-  int restoring;       /* a part is loaded and not yet restored */
+  /* Restart: the part restored from; the layer keeps a pointer to it. */
   mpisnap__part restored;
   uint64_t markers_at_record;
 } mpisnap__ck;
 
 extern mpisnap__ck mpisnap__c;
 
-/* Hooks the interception layer calls. */
+/* snapshot.c (record and done are hooks: hooks.h) */
 void mpisnap__ck_record(uint64_t sid);
 void mpisnap__ck_done(uint64_t sid);
-void mpisnap__ck_early(mpisnap__comm *c, int src, uint64_t epoch,
-                       uint64_t index);
-void mpisnap__ck_comm_registered(mpisnap__comm *c);
-int mpisnap__ck_suppress(mpisnap__comm *c, int dest);
-int mpisnap__ck_finalize_from_mpi(void);
-
-/* glue.c: what the runtime takes from the interception layer */
-void mpisnap__ck_collectives(mpisnap__part *p);
-void mpisnap__ck_channels(mpisnap__part *p, uint64_t sid);
-int mpisnap__ck_check_collectives(const char *partial_dir, char *err,
-                                  size_t errlen);
-
-/* snapshot.c */
-int mpisnap__ck_writer_start(void);
-void mpisnap__ck_writer_stop(void);
 void mpisnap__ck_round(int blocking);
 int mpisnap__ck_round_finish(int blocking);
 void mpisnap__ck_round_start(void);
 void mpisnap__ck_round_process(void);
+
+/* writer.c */
+int mpisnap__ck_writer_start(void);
+void mpisnap__ck_writer_stop(void);
 int mpisnap__ck_wait_writer(void);
-int mpisnap__ck_elem_of(MPI_Datatype t, char *sig, size_t siglen);
 
 /* ops.c */
 void mpisnap__ck_idle(void);
@@ -137,7 +133,5 @@ void mpisnap__ck_remove_partial(const char *dir, uint64_t id);
 
 /* restart.c */
 int mpisnap__ck_restart_setup(const char *spec);
-int mpisnap__ck_restore_vars(void);
-int mpisnap__ck_saved_count(const char *name, size_t *count);
 
 #endif /* MPISNAP_CKPT_CKPT_H */

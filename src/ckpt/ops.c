@@ -58,7 +58,7 @@ static int install(const char *var, void (*fn)(int)) {
   if (v == NULL || *v == '\0')
     return 0;
   if ((sig = parse_signal(v)) < 0) {
-    if (mpisnap__g.world_rank == 0)
+    if (mpisnap__c.conf.rank == 0)
       fprintf(stderr, "mpisnap: error: %s='%s' is not a signal name (USR1, "
                       "USR2, TERM, ...) or number\n", var, v);
     return MPISNAP_ECONFIG;
@@ -93,7 +93,7 @@ static int setup_walltime(void) {
     limit = strtod(v, &end);
     if (*end != '\0' || !(limit > 0 && limit < 1e12) || v[0] < '0' ||
         v[0] > '9') {
-      if (mpisnap__g.world_rank == 0)
+      if (mpisnap__c.conf.rank == 0)
         fprintf(stderr, "mpisnap: error: MPISNAP_WALLTIME='%s' is not a "
                         "positive number of seconds\n", v);
       return MPISNAP_ECONFIG;
@@ -110,7 +110,7 @@ static int setup_walltime(void) {
     margin = strtod(m, &end);
     if (*end != '\0' || !(margin >= 0 && margin < 1e12) || m[0] < '0' ||
         m[0] > '9') {
-      if (mpisnap__g.world_rank == 0)
+      if (mpisnap__c.conf.rank == 0)
         fprintf(stderr, "mpisnap: error: MPISNAP_WALLTIME_MARGIN='%s' is not "
                         "a non-negative number of seconds\n", m);
       return MPISNAP_ECONFIG;
@@ -126,18 +126,18 @@ static int setup_keep(void) {
   char *end;
   long n;
 
-  mpisnap__c.keep = 3;
+  mpisnap__c.conf.keep = 3;
   if (v == NULL || *v == '\0')
     return 0;
   errno = 0;
   n = strtol(v, &end, 10);
   if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n > 1000000) {
-    if (mpisnap__g.world_rank == 0)
+    if (mpisnap__c.conf.rank == 0)
       fprintf(stderr, "mpisnap: error: MPISNAP_KEEP='%s' is not a "
                       "non-negative integer (0 keeps every checkpoint)\n", v);
     return MPISNAP_ECONFIG;
   }
-  mpisnap__c.keep = (int)n;
+  mpisnap__c.conf.keep = (int)n;
   return 0;
 }
 
@@ -160,9 +160,9 @@ void mpisnap__ck_ops_poll(void) {
     k->want = 1;
   }
   if (sig_exit || (k->deadline > 0 && wall() >= k->deadline)) {
-    if (!k->exit_requested && k->verbose)
+    if (!k->exit_requested && k->conf.verbose)
       fprintf(stderr, "mpisnap: rank %d: %s: checkpoint and exit\n",
-              mpisnap__g.world_rank,
+              mpisnap__c.conf.rank,
               sig_exit ? "exit signal" : "wall-clock limit near");
     sig_exit = 0;
     k->deadline = 0;
@@ -211,18 +211,18 @@ void mpisnap__ck_retention(void) {
   uint64_t *ids = NULL;
   int n;
 
-  if (k->keep == 0)
+  if (k->conf.keep == 0)
     return;
-  n = mpisnap__list_committed(k->dir, &ids);
-  for (int i = 0; i < n - k->keep; i++) {
-    if (ids[i] == k->parent)
+  n = mpisnap__list_committed(k->conf.dir, &ids);
+  for (int i = 0; i < n - k->conf.keep; i++) {
+    if (ids[i] == k->conf.parent)
       continue;
-    if (mpisnap__ck_remove(k->dir, ids[i]) != 0)
+    if (mpisnap__ck_remove(k->conf.dir, ids[i]) != 0)
       fprintf(stderr, "mpisnap: could not remove old checkpoint %llu: %s\n",
               (unsigned long long)ids[i], strerror(errno));
-    else if (k->verbose)
+    else if (k->conf.verbose)
       fprintf(stderr, "mpisnap: removed old checkpoint %llu (MPISNAP_KEEP=%d)\n",
-              (unsigned long long)ids[i], k->keep);
+              (unsigned long long)ids[i], k->conf.keep);
   }
   free(ids);
 }
@@ -235,16 +235,16 @@ void mpisnap__ck_idle(void) {
   mpisnap__ck *k = &mpisnap__c;
   static int inside;
 
-  if (!k->on || k->finalized || k->mode != MPISNAP_INDEPENDENT || inside)
+  if (!k->on || k->finalized || k->conf.mode != MPISNAP_INDEPENDENT || inside)
     return;
   inside = 1;
   mpisnap__ck_ops_poll();
   mpisnap__ck_round(0);
   inside = 0;
   if (k->should_exit) {
-    if (k->verbose)
+    if (k->conf.verbose)
       fprintf(stderr, "mpisnap: rank %d: checkpoint committed; stopping the "
-                      "program as requested\n", mpisnap__g.world_rank);
+                      "program as requested\n", mpisnap__c.conf.rank);
     MPI_Finalize();
   }
 }

@@ -86,7 +86,7 @@ typedef struct mpisnap__collcount {
 /* A determinant: an MPI-level choice made between the record and the end
  * of the snapshot, replayed in order on restart. */
 typedef struct mpisnap__determinant {
-  int32_t kind;     /* src/pmpi/replay.h */
+  int32_t kind;     /* src/pmpi/det.h */
   int32_t a, b, c;  /* kind-specific: source, tag, index or flag */
 } mpisnap__determinant;
 

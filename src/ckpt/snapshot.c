@@ -14,14 +14,9 @@
 #include <unistd.h>
 
 #include "ckpt/ckpt.h"
+#include "common/clock.h"
 
 mpisnap__ck mpisnap__c;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- record ---- */
 
@@ -35,15 +30,15 @@ void mpisnap__ck_record(uint64_t sid) {
   /* The staging buffers are still being written out: the one case where
    * a record waits (brief section 7). */
   mpisnap__ck_wait_writer();
-  t0 = now();
+  t0 = mpisnap__now();
   mpisnap__part_clear(p);
-  p->id = k->id_base + sid;
-  p->parent = k->parent;
-  p->rank = mpisnap__g.world_rank;
-  p->nranks = mpisnap__g.world_size;
-  p->mode = (int32_t)k->mode;
+  p->id = k->conf.id_base + sid;
+  p->parent = k->conf.parent;
+  p->rank = mpisnap__c.conf.rank;
+  p->nranks = mpisnap__c.conf.nranks;
+  p->mode = (int32_t)k->conf.mode;
   p->point_index = k->points;
-  snprintf(p->program, sizeof(p->program), "%s", mpisnap__g.program);
+  snprintf(p->program, sizeof(p->program), "%s", mpisnap__c.conf.program);
   if (k->nvars > 0 && (p->vars = calloc(k->nvars, sizeof(*p->vars))) == NULL)
     mpisnap__fatal("out of memory recording protected variables");
   if (k->nstage < k->nvars) {
@@ -88,12 +83,12 @@ void mpisnap__ck_record(uint64_t sid) {
     o->bytes = bytes;
     o->data = k->stage[i];
   }
-  mpisnap__ck_collectives(p);
+  mpisnap__layer_collect_collectives(p);
   k->cur_sid = sid;
   k->want = 0;
   if (k->exiting && k->exit_sid == 0)
     k->exit_sid = sid;
-  k->last_time = now();
+  k->last_time = mpisnap__now();
   p->stall_seconds = k->last_time - t0;
   k->last_stall = p->stall_seconds;
 }
@@ -101,7 +96,7 @@ void mpisnap__ck_record(uint64_t sid) {
 /* ---- done: assemble and hand to the writer ---- */
 
 static void make_partial_dir(uint64_t id, char *out, size_t len) {
-  mpisnap__ckpt_dirname(out, len, mpisnap__c.dir, id, 1);
+  mpisnap__ckpt_dirname(out, len, mpisnap__c.conf.dir, id, 1);
   if (mkdir(out, 0755) != 0 && errno != EEXIST)
     mpisnap__fatal("cannot create checkpoint directory %s: %s", out,
                    strerror(errno));
@@ -118,8 +113,8 @@ void mpisnap__ck_done(uint64_t sid) {
     mpisnap__fatal("out of memory assembling a checkpoint");
   *job = k->cur;
   memset(&k->cur, 0, sizeof(k->cur));
-  mpisnap__ck_channels(job, sid);
-  k->markers_at_record = mpisnap__engine_markers_sent(mpisnap__g.engine);
+  mpisnap__layer_collect(sid, job);
+  k->markers_at_record = mpisnap__engine_markers_sent(mpisnap__c.engine);
   /* Statistics first: once handed over, the job belongs to the writer,
    * which frees it when done. */
   k->sin[S_BYTES] = 0;
@@ -138,177 +133,6 @@ void mpisnap__ck_done(uint64_t sid) {
   pthread_mutex_unlock(&k->mu);
 }
 
-/* ---- commit ---- */
-
-static int fsync_dir(const char *dir) {
-  FILE *f = fopen(dir, "r");
-  int rc;
-
-  if (f == NULL)
-    return -1;
-  rc = fsync(fileno(f));
-  fclose(f);
-  return rc;
-}
-
-/* Rank 0's writer thread, once every part of snapshot sid is durable: the
- * master file, then the rename that makes the checkpoint exist, then the
- * retention of old ones.  Returns the id committed, or 0.  Touches only
- * what does not change after mpisnap_init and its arguments. */
-static uint64_t commit(uint64_t sid, const uint64_t *sums, uint64_t stall_us,
-                       uint64_t write_us) {
-  mpisnap__ck *k = &mpisnap__c;
-  uint64_t id = k->id_base + sid;
-  char part[2100], final[2100], err[512] = "";
-  mpisnap__meta m;
-  double t0 = now();
-  time_t t = time(NULL);
-
-  memset(&m, 0, sizeof(m));
-  m.id = id;
-  m.parent = k->parent;
-  m.nranks = mpisnap__g.world_size;
-  m.mode = (int32_t)k->mode;
-  m.exact = sums[S_EARLY] == 0;
-  m.total_bytes = sums[S_BYTES];
-  m.inflight_msgs = sums[S_MSGS];
-  m.early_msgs = sums[S_EARLY];
-  m.markers = sums[S_MARKERS];
-  m.stall_seconds_max = 1e-6 * (double)stall_us;
-  m.write_seconds_max = 1e-6 * (double)write_us;
-  snprintf(m.program, sizeof(m.program), "%s", mpisnap__g.program);
-  strftime(m.created, sizeof(m.created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-  mpisnap__ckpt_dirname(part, sizeof(part), k->dir, id, 1);
-  mpisnap__ckpt_dirname(final, sizeof(final), k->dir, id, 0);
-  if (mpisnap__ck_check_collectives(part, err, sizeof(err)) != 0) {
-    fprintf(stderr, "mpisnap: checkpoint %llu not committed: %s\n",
-            (unsigned long long)id, err);
-    return 0;
-  }
-  m.commit_seconds = now() - t0;
-  if (mpisnap__meta_write(part, &m, err, sizeof(err)) != 0 ||
-      rename(part, final) != 0 || fsync_dir(k->dir) != 0) {
-    fprintf(stderr, "mpisnap: checkpoint %llu not committed: %s%s\n",
-            (unsigned long long)id, err[0] ? err : "rename failed: ",
-            err[0] ? "" : strerror(errno));
-    return 0;
-  }
-  mpisnap__ck_retention();
-  if (k->verbose)
-    fprintf(stderr,
-            "mpisnap: committed checkpoint %llu: %llu bytes, stall %.6f s, "
-            "write %.3f s, %llu in-flight messages, %llu early, %llu markers\n",
-            (unsigned long long)id, (unsigned long long)m.total_bytes,
-            m.stall_seconds_max, m.write_seconds_max,
-            (unsigned long long)m.inflight_msgs,
-            (unsigned long long)m.early_msgs, (unsigned long long)m.markers);
-  return id;
-}
-
-/* The writer thread, holding mu: the commit handed over. */
-static void run_commit(void) {
-  mpisnap__ck *k = &mpisnap__c;
-  uint64_t sid = k->commit_sid, sums[S_NSUM], id;
-  uint64_t stall_us = k->commit_stall_us, write_us = k->commit_write_us;
-
-  memcpy(sums, k->commit_sums, sizeof(sums));
-  pthread_mutex_unlock(&k->mu);
-  id = commit(sid, sums, stall_us, write_us);
-  pthread_mutex_lock(&k->mu);
-  if (id != 0)
-    k->commit_done_id = id;
-  else
-    k->commit_failed_sid = sid;
-  k->commit_sid = 0;
-  pthread_cond_broadcast(&k->cv);
-}
-
-/* ---- the writer thread ---- */
-
-static void *writer_main(void *arg) {
-  mpisnap__ck *k = &mpisnap__c;
-
-  (void)arg;
-  pthread_mutex_lock(&k->mu);
-  for (;;) {
-    mpisnap__part *job;
-    char path[2200], err[512] = "";
-    uint64_t sid;
-    double t0;
-    int rc;
-
-    while (k->job == NULL && k->commit_sid == 0 && !k->stop)
-      pthread_cond_wait(&k->cv, &k->mu);
-    if (k->commit_sid != 0) {
-      run_commit();
-      continue;
-    }
-    if (k->job == NULL && k->stop)
-      break;
-    job = k->job;
-    sid = k->job_sid;
-    mpisnap__rank_filename(path, sizeof(path), k->job_dir, job->rank);
-    pthread_mutex_unlock(&k->mu);
-    t0 = now();
-    job->write_seconds = 0;
-    rc = mpisnap__part_write(path, job, err, sizeof(err));
-    job->write_seconds = now() - t0;
-    /* The staging buffers belong to the runtime, not to the part. */
-    for (size_t i = 0; i < job->nvars; i++)
-      job->vars[i].data = NULL;
-    pthread_mutex_lock(&k->mu);
-    if (rc == 0) {
-      k->durable_sid = sid;
-      k->write_seconds = job->write_seconds;
-    } else {
-      k->failed_sid = sid;
-      snprintf(k->write_err, sizeof(k->write_err), "%s", err);
-    }
-    mpisnap__part_clear(job);
-    free(job);
-    k->job = NULL;
-    pthread_cond_broadcast(&k->cv);
-  }
-  pthread_mutex_unlock(&k->mu);
-  return NULL;
-}
-
-int mpisnap__ck_writer_start(void) {
-  mpisnap__ck *k = &mpisnap__c;
-
-  pthread_mutex_init(&k->mu, NULL);
-  pthread_cond_init(&k->cv, NULL);
-  if (pthread_create(&k->thread, NULL, writer_main, NULL) != 0)
-    return MPISNAP_ENOMEM;
-  k->thread_up = 1;
-  return 0;
-}
-
-int mpisnap__ck_wait_writer(void) {
-  mpisnap__ck *k = &mpisnap__c;
-
-  if (!k->thread_up)
-    return 0;
-  pthread_mutex_lock(&k->mu);
-  while (k->job != NULL || k->commit_sid != 0)
-    pthread_cond_wait(&k->cv, &k->mu);
-  pthread_mutex_unlock(&k->mu);
-  return 0;
-}
-
-void mpisnap__ck_writer_stop(void) {
-  mpisnap__ck *k = &mpisnap__c;
-
-  if (!k->thread_up)
-    return;
-  pthread_mutex_lock(&k->mu);
-  k->stop = 1;
-  pthread_cond_broadcast(&k->cv);
-  pthread_mutex_unlock(&k->mu);
-  pthread_join(k->thread, NULL);
-  k->thread_up = 0;
-}
-
 /* ---- control rounds ---- */
 
 void mpisnap__ck_round_process(void) {
@@ -320,15 +144,15 @@ void mpisnap__ck_round_process(void) {
     k->committed = k->rout[R_COMMITTED];
   if (k->rout[R_FAILED] > k->abandoned) {
     k->abandoned = k->rout[R_FAILED];
-    if (mpisnap__g.world_rank == 0) {
+    if (mpisnap__c.conf.rank == 0) {
       fprintf(stderr, "mpisnap: checkpoint %llu failed and was abandoned "
                       "(the program goes on)\n",
-              (unsigned long long)(k->id_base + k->abandoned));
-      mpisnap__ck_remove_partial(k->dir, k->id_base + k->abandoned);
+              (unsigned long long)(k->conf.id_base + k->abandoned));
+      mpisnap__ck_remove_partial(k->conf.dir, k->conf.id_base + k->abandoned);
     }
   }
-  if (mpisnap__g.world_rank == 0 && taken > 0 &&
-      k->id_base + taken > k->committed && taken > k->abandoned &&
+  if (mpisnap__c.conf.rank == 0 && taken > 0 &&
+      k->conf.id_base + taken > k->committed && taken > k->abandoned &&
       taken > k->abandon_local && taken > k->commit_queued &&
       min_durable >= taken) {
     pthread_mutex_lock(&k->mu);
@@ -352,12 +176,12 @@ void mpisnap__ck_round_process(void) {
   /* Every rank has recorded a snapshot since it knew of the exit, and the
    * newest of those has committed: every rank learns it in this round. */
   if (k->round_exit && k->rout[R_NO_EXIT_SID] == 0 &&
-      k->rout[R_COMMITTED] >= k->id_base + k->rout[R_EXIT_SID])
+      k->rout[R_COMMITTED] >= k->conf.id_base + k->rout[R_EXIT_SID])
     k->should_exit = 1;
   /* Whether a new snapshot may start is decided from the round's values
    * only, so every rank decides the same. */
   k->round_can_start =
-      k->round_taken == 0 || k->rout[R_COMMITTED] >= k->id_base + taken ||
+      k->round_taken == 0 || k->rout[R_COMMITTED] >= k->conf.id_base + taken ||
       k->rout[R_FAILED] >= taken;
 }
 
@@ -392,8 +216,8 @@ void mpisnap__ck_round_start(void) {
                                                       : k->abandon_local;
   if (k->failed_sid && k->write_err[0]) {
     fprintf(stderr, "mpisnap: rank %d: writing checkpoint %llu failed: %s\n",
-            mpisnap__g.world_rank,
-            (unsigned long long)(k->id_base + k->failed_sid), k->write_err);
+            mpisnap__c.conf.rank,
+            (unsigned long long)(k->conf.id_base + k->failed_sid), k->write_err);
     k->write_err[0] = '\0';
   }
   pthread_mutex_unlock(&k->mu);

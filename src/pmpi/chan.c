@@ -302,7 +302,7 @@ void mpisnap__chan_advance(mpisnap__comm *c, int src) {
   uint32_t in = (uint32_t)c->in_idx[src];
 
   for (;;) {
-    uint64_t e = mpisnap__engine_in_epoch(g->engine, in), sid, cnt, *mk;
+    uint64_t e = mpisnap__engine_in_epoch(g->engine, in), sid, cnt;
     if (release_ahead(c, src, e))
       continue;
     if (c->pmk_n[src] == 0)
@@ -331,9 +331,8 @@ void mpisnap__chan_advance(mpisnap__comm *c, int src) {
     memmove(c->pmk[src][0], c->pmk[src][1], 2 * sizeof(c->pmk[src][0]));
     c->pmk_n[src]--;
     g->pending_markers--;
-    mk = &c->marker_count[(size_t)src * 4 + (sid & 1) * 2];
-    mk[0] = sid;
-    mk[1] = cnt;
+    c->mk_seen[src][sid & 1].sid = sid;
+    c->mk_seen[src][sid & 1].count = cnt;
     if (mpisnap__engine_marker(g->engine, in, sid) < 0)
       mpisnap__fatal("marker %llu from rank %d on communicator #%llu does "
                      "not fit this rank's snapshot %llu",

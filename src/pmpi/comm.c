@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 
 /* One-entry cache in front of the attribute lookup: programs tend to use
@@ -140,7 +139,7 @@ int mpisnap__comm_register(MPI_Comm app) {
     goto fail;
   c->in_idx = malloc((size_t)c->size * sizeof(int));
   c->out_idx = malloc((size_t)c->size * sizeof(int));
-  c->marker_count = calloc((size_t)c->size * 4, sizeof(uint64_t));
+  c->mk_seen = calloc((size_t)c->size, sizeof(*c->mk_seen));
   c->eidx = calloc((size_t)c->size, sizeof(uint64_t));
   c->eidx_epoch = calloc((size_t)c->size, sizeof(uint64_t));
   c->key = comm_key(app, inter);
@@ -151,7 +150,7 @@ int mpisnap__comm_register(MPI_Comm app) {
                      "could not be told apart", (unsigned long long)c->key,
                      (unsigned long long)o->id);
   theirs = malloc((size_t)c->size * sizeof(*theirs));
-  if (!c->in_idx || !c->out_idx || !c->marker_count || !theirs || !c->eidx ||
+  if (!c->in_idx || !c->out_idx || !c->mk_seen || !theirs || !c->eidx ||
       !c->eidx_epoch ||
       grow_chans(&g->in_chan, &g->in_cap,
                  mpisnap__engine_nin(g->engine) + (uint32_t)c->size) < 0 ||
@@ -191,14 +190,14 @@ int mpisnap__comm_register(MPI_Comm app) {
   if ((rc = PMPI_Comm_set_attr(app, g->keyval, c)) != MPI_SUCCESS)
     mpisnap__fatal("cannot attach mpisnap state to a communicator (MPI "
                    "error %d)", rc);
-  mpisnap__ck_comm_registered(c);
+  mpisnap__restore_comm(c);
   return MPI_SUCCESS;
 fail:
   free(theirs);
   mpisnap__chan_comm_free(c);
   free(c->in_idx);
   free(c->out_idx);
-  free(c->marker_count);
+  free(c->mk_seen);
   free(c->eidx);
   free(c->eidx_epoch);
   free(c);
@@ -224,7 +223,7 @@ static void destroy(mpisnap__comm *c) {
   mpisnap__chan_comm_free(c);
   free(c->in_idx);
   free(c->out_idx);
-  free(c->marker_count);
+  free(c->mk_seen);
   free(c->eidx);
   free(c->eidx_epoch);
   if (c->supp != NULL)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "pmpi/layer.h"
-#include "pmpi/replay.h"
+#include "pmpi/det.h"
 
 enum { INACTIVE = -1, PENDING = 0, COMPLETE = 1 };
 

@@ -6,7 +6,7 @@
  * cancelled and handed to the layer's own matching, or, if MPI already
  * matched it, accounted as arrived on its channel (chan.c). */
 #include "pmpi/layer.h"
-#include "pmpi/replay.h"
+#include "pmpi/det.h"
 
 /* A fast receive that MPI matched: account its message on its channel. */
 static void fast_arrived(mpisnap__req *r) {

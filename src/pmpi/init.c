@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 #include "pmpi/testhooks.h"
 
@@ -80,6 +79,10 @@ static int setup(void) {
     return rc;
   PMPI_Comm_set_errhandler(g->control, MPI_ERRORS_RETURN);
   mpisnap__chan_setup();
+  g->info.world_rank = g->world_rank;
+  g->info.world_size = g->world_size;
+  g->info.program = g->program;
+  g->info.control = g->control;
   g->initialized = 1;
   return mpisnap__comm_setup();
 }
@@ -104,6 +107,23 @@ MPISNAP_EXTERN int MPI_Init_thread(int *argc, char ***argv, int required,
   return rc == MPI_SUCCESS ? setup() : rc;
 }
 
+/* ---- the checkpoint runtime's view (iface.h) ---- */
+
+const mpisnap__layer_info *mpisnap__layer_info_get(void) {
+  return mpisnap__g.initialized && !mpisnap__g.finalized ? &mpisnap__g.info
+                                                         : NULL;
+}
+
+mpisnap__engine *mpisnap__layer_engine(void) { return mpisnap__g.engine; }
+
+void mpisnap__layer_register(const mpisnap__hooks *hooks) {
+  mpisnap__g.hooks = hooks;
+}
+
+int mpisnap__layer_progress(void) { return mpisnap__progress(); }
+
+void mpisnap__layer_exit_status(int status) { mpisnap__g.exit_status = status; }
+
 static int active(void) {
   enum mpisnap__phase p = mpisnap__engine_phase(mpisnap__g.engine);
   return p == MPISNAP__PENDING || p == MPISNAP__RECORDED ||
@@ -113,7 +133,7 @@ static int active(void) {
 /* Every rank finishes every snapshot that any rank started, so no rank
  * leaves while another waits for its marker: agree on the newest snapshot
  * id with a nonblocking reduction while still handling markers. */
-int mpisnap__finish_snapshots(int record_pending) {
+int mpisnap__layer_finish_snapshots(int record_pending) {
   mpisnap__state *g = &mpisnap__g;
   uint64_t mine = mpisnap__engine_sid(g->engine), newest = 0;
   MPI_Request req;
@@ -176,8 +196,9 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
   if (g->initialized && !g->finalized) {
     uint64_t bad;
     g->trigger = 0;
-    mpisnap__ck_finalize_from_mpi();
-    mpisnap__finish_snapshots(1);
+    if (g->hooks != NULL)
+      g->hooks->finalize();
+    mpisnap__layer_finish_snapshots(1);
     report();
     bad = g->unbalanced;
     g->finalized = 1;
@@ -191,11 +212,9 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
       PMPI_Finalize();
       exit(71);
     }
-    if (mpisnap__c.should_exit) {
-      /* Checkpointed on request: the exit status tells a job script to
-       * resubmit with MPISNAP_RESTART=auto. */
+    if (g->exit_status != 0) {
       PMPI_Finalize();
-      exit(MPISNAP_EXIT_CHECKPOINTED);
+      exit(g->exit_status);
     }
   }
   return PMPI_Finalize();

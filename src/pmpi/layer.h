@@ -28,8 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/array.h"
 #include "core/engine.h"
 #include "mpisnap_errno.h"
+#include "pmpi/iface.h"
 
 typedef struct mpisnap__comm mpisnap__comm;
 typedef struct mpisnap__req mpisnap__req;
@@ -93,7 +95,11 @@ struct mpisnap__comm {
   int *world;             /* world rank of each peer (markers go there) */
   int rank, size;         /* size of the remote group for intercomms */
   int *in_idx, *out_idx;  /* engine channel of each peer */
-  uint64_t *marker_count; /* per source: sent-before-record in its marker */
+  /* Per source, by snapshot parity (a snapshot and the one before it may
+   * overlap): the last marker applied, and the count it carried of
+   * messages sent before its sender's record.  The balance check at the
+   * end of a snapshot reads it. */
+  struct mpisnap__mkseen { uint64_t sid, count; } (*mk_seen)[2];
   mpisnap__req *posted, *posted_tail;
   mpisnap__msg *unexp, *unexp_tail;
   /* Arrived, not yet consumed, and not in unexp either: messages the
@@ -105,9 +111,13 @@ struct mpisnap__comm {
   uint64_t id;            /* creation order on this rank */
   uint64_t collectives;   /* blocking collectives called on it */
   uint64_t key;           /* the same on every member, run after run */
-  uint64_t **supp;        /* restart, per peer: early messages not to send again */
+  /* Restart (restore.c), per peer: the indices of the messages this rank
+   * sent after its record that the peer consumed before the failure
+   * (ascending), how many of them, how many already skipped, and the
+   * sends since the restart. */
+  uint64_t **supp;
   size_t *supp_n, *supp_next;
-  uint64_t *sends;        /* restart: sends per peer since the restart */
+  uint64_t *sends;
   uint64_t *eidx;         /* per source: arrivals in the current epoch */
   uint64_t *eidx_epoch;   /* ... and which epoch that count is for */
   /* The channels' FIFO order, rebuilt (chan.c). */
@@ -136,6 +146,10 @@ typedef struct mpisnap__state {
   MPI_Comm control;       /* the library's own traffic */
   int world_rank, world_size;
   char program[256];      /* basename of argv[0], for checkpoint metadata */
+  mpisnap__layer_info info; /* the runtime's read-only view of the above */
+  const mpisnap__hooks *hooks; /* the checkpoint runtime's, or NULL */
+  int exit_status;        /* MPI_Finalize exits with it when nonzero */
+  mpisnap__part *restored; /* a restart's part (restore.c), or NULL */
   /* Markers in flight from this rank. */
   MPI_Request *mk_req;
   uint64_t (*mk_buf)[4];
@@ -182,7 +196,7 @@ mpisnap__comm *mpisnap__comm_get(MPI_Comm app);
 int mpisnap__comm_register(MPI_Comm app);
 void mpisnap__comm_release_all(void);
 
-/* progress.c */
+/* progress.c, match.c, status.c, events.c */
 int mpisnap__progress(void);
 int mpisnap__progress_comm(mpisnap__comm *c);
 int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
@@ -298,22 +312,31 @@ mpisnap__msg *mpisnap__msg_lookup(MPI_Message h);
 MPI_Message mpisnap__msg_handle(mpisnap__msg *m);
 void mpisnap__msg_forget(mpisnap__msg *m);
 
-/* channel log (progress.c) and checks */
+/* chanlog.c */
+void mpisnap__log_from_user(mpisnap__comm *c, int source, int tag,
+                            uint64_t seq, const void *buf, int count,
+                            MPI_Datatype type, MPI_Count bytes);
 int mpisnap__log_message(mpisnap__comm *c, int source, int tag, uint64_t seq,
                          const void *bytes, MPI_Count len);
 void mpisnap__claim(mpisnap__msg *m);
 void mpisnap__unclaim(mpisnap__msg *m);
+/* Drop the logs of snapshots before keep_from (all: UINT64_MAX). */
+void mpisnap__logs_trim(uint64_t keep_from);
 void mpisnap__snapshot_logs_free(void);
-struct mpisnap__chanmsg;
-void mpisnap__log_collect(uint64_t sid, struct mpisnap__chanmsg **out,
-                          size_t *n);
+void mpisnap__log_collect(uint64_t sid, mpisnap__chanmsg **out, size_t *n);
 uint64_t mpisnap__epoch_index(mpisnap__comm *c, int src, uint64_t epoch);
-int mpisnap__finish_snapshots(int record_pending);
 int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
                         const void **data, MPI_Count *bytes, int *tag);
 
-/* Errors that must never pass silently. */
-void mpisnap__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Room for one more element of a growable array, or a fatal error. */
+#define MPISNAP__GROW(arr, n, cap, what)                                      \
+  MPISNAP__GROW_OR(arr, n, cap, mpisnap__fatal, what)
+
+/* collect.c, restore.c: what the runtime takes and gives back. */
+void mpisnap__note_early(mpisnap__comm *c, int src, uint64_t epoch,
+                    uint64_t index);
+void mpisnap__restore_comm(mpisnap__comm *c);
+int mpisnap__suppress(mpisnap__comm *c, int dest);
 
 /* The start of every point-to-point entry point: refuses a call outside
  * MPI_Init..MPI_Finalize, lets a test trigger fire, and finds the

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "pmpi/layer.h"
-#include "pmpi/replay.h"
+#include "pmpi/det.h"
 
 /* A wildcard receive or probe: on replay it takes the source and tag it
  * matched before the restart; while a snapshot is being taken, what it

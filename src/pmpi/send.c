@@ -5,7 +5,6 @@
  * send is a correct implementation of a ready send. */
 #include <stdlib.h>
 
-#include "ckpt/ckpt.h"
 #include "pmpi/layer.h"
 
 enum { MODE_STD = 0, MODE_BUF = 1, MODE_SYNC = 2 };
@@ -28,7 +27,7 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
     return MPI_ERR_RANK;
   /* After a restart: the receiver consumed this message before its
    * checkpoint; sending it again would deliver it twice. */
-  if (mpisnap__ck_suppress(c, dest))
+  if (mpisnap__suppress(c, dest))
     return SUPPRESSED;
   mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
   if (real == NULL) {
@@ -208,7 +207,7 @@ int mpisnap__start_send(mpisnap__req *r) {
     r->done = 1;
     return MPI_SUCCESS;
   }
-  if (mpisnap__ck_suppress(r->comm, r->peer)) {
+  if (mpisnap__suppress(r->comm, r->peer)) {
     r->active = 1;
     r->done = 1;
     mpisnap__status_empty(&r->status, MPI_ANY_SOURCE, MPI_ANY_TAG);

@@ -4,39 +4,33 @@
  * returned).  They are logged in the checkpoint and, after a restart,
  * replayed in order before anything is decided afresh, so the restarted
  * rank re-sends exactly the messages it sent before: the condition for
- * suppressing early messages at their senders (brief section 3, rule 4). */
+ * suppressing early messages at their senders (brief section 3, rule 4).
+ *
+ * Only a rank with a checkpoint runtime logs them: without one, nothing
+ * is ever restarted. */
 #include <stdlib.h>
 
-#include "ckpt/ckpt.h"
-#include "pmpi/replay.h"
+#include "pmpi/det.h"
+#include "pmpi/layer.h"
 
 static mpisnap__determinant *log_;
 static size_t nlog, caplog;
 static uint64_t log_sid;
+static const mpisnap__part *replay_from; /* the restart's part, or NULL */
 static size_t replay_pos;
 
-int mpisnap__det_logging(void) {
-  return mpisnap__c.on &&
-         mpisnap__engine_phase(mpisnap__g.engine) == MPISNAP__RECORDED;
-}
-
 long mpisnap__det_add(int kind, int a, int b, int c) {
-  uint64_t sid = mpisnap__engine_sid(mpisnap__g.engine);
+  mpisnap__engine *e = mpisnap__g.engine;
+  uint64_t sid = mpisnap__engine_sid(e);
 
-  if (!mpisnap__det_logging())
+  if (mpisnap__g.hooks == NULL ||
+      mpisnap__engine_phase(e) != MPISNAP__RECORDED)
     return -1;
   if (sid != log_sid) {
     nlog = 0; /* a new snapshot: the last one's were taken at its end */
     log_sid = sid;
   }
-  if (nlog == caplog) {
-    size_t ncap = caplog ? caplog * 2 : 64;
-    mpisnap__determinant *p = realloc(log_, ncap * sizeof(*p));
-    if (p == NULL)
-      mpisnap__fatal("out of memory logging a determinant");
-    log_ = p;
-    caplog = ncap;
-  }
+  MPISNAP__GROW(log_, nlog, caplog, "logging a determinant");
   log_[nlog] = (mpisnap__determinant){kind, a, b, c};
   return (long)nlog++;
 }
@@ -63,24 +57,27 @@ void mpisnap__det_take(uint64_t sid, mpisnap__part *p) {
   nlog = 0;
 }
 
+void mpisnap__det_restore(const mpisnap__part *p) {
+  replay_from = p;
+  replay_pos = 0;
+}
+
 int mpisnap__det_replaying(void) {
-  return mpisnap__c.on && mpisnap__c.parent != 0 &&
-         replay_pos < mpisnap__c.restored.ndet;
+  return replay_from != NULL && replay_pos < replay_from->ndet;
 }
 
 int mpisnap__det_replay(int kind, int *a, int *b, int *c) {
-  mpisnap__part *p = &mpisnap__c.restored;
-  mpisnap__determinant *d;
+  const mpisnap__determinant *d;
 
-  if (!mpisnap__c.on || mpisnap__c.parent == 0 || replay_pos >= p->ndet)
+  if (!mpisnap__det_replaying())
     return 0;
-  d = &p->det[replay_pos];
+  d = &replay_from->det[replay_pos];
   if (d->kind != kind)
     mpisnap__fatal("restart diverged: the program made a different MPI "
                    "call (kind %d) where checkpoint %llu logged kind %d "
                    "(determinant %zu); is the program deterministic apart "
-                   "from MPI?", kind, (unsigned long long)p->id, d->kind,
-                   replay_pos);
+                   "from MPI?", kind, (unsigned long long)replay_from->id,
+                   d->kind, replay_pos);
   replay_pos++;
   if (a)
     *a = d->a;

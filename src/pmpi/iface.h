@@ -1,0 +1,65 @@
+/* What the interception layer offers a checkpoint runtime (src/ckpt).
+ *
+ * This header and hooks.h are the only way between the two layers: the
+ * runtime sees none of the layer's internals (layer.h), and the layer
+ * calls the runtime only through the hooks table.  The snapshot's data
+ * travels in the format's own record types (format/part.h). */
+#ifndef MPISNAP_PMPI_IFACE_H
+#define MPISNAP_PMPI_IFACE_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "ckpt/part.h"
+#include "pmpi/hooks.h"
+
+/* Fixed at MPI_Init and never changed until MPI_Finalize returns, so any
+ * thread may read it. */
+typedef struct mpisnap__layer_info {
+  int world_rank, world_size;
+  const char *program;  /* basename of argv[0], for checkpoint metadata */
+  MPI_Comm control;     /* the library's own communicator */
+} mpisnap__layer_info;
+
+/* NULL outside MPI_Init..MPI_Finalize. */
+const mpisnap__layer_info *mpisnap__layer_info_get(void);
+
+/* The snapshot engine the layer drives (initiate, record, phase, ...). */
+mpisnap__engine *mpisnap__layer_engine(void);
+
+/* Register the runtime's hooks (NULL: none). */
+void mpisnap__layer_register(const mpisnap__hooks *hooks);
+
+/* Move messages and markers; returns how many moved. */
+int mpisnap__layer_progress(void);
+
+/* Every rank finishes every snapshot any rank started (collective over
+ * the world); record_pending: record a pending snapshot here. */
+int mpisnap__layer_finish_snapshots(int record_pending);
+
+/* The blocking collectives called so far on each communicator, at a
+ * record (independent mode refuses a cut through a collective). */
+void mpisnap__layer_collect_collectives(mpisnap__part *p);
+
+/* When snapshot sid is done here: its channel state (logged messages in
+ * channel order), channel counters, early messages and determinants,
+ * moved into p. */
+void mpisnap__layer_collect(uint64_t sid, mpisnap__part *p);
+
+/* Restart from p: every receive is matched by the layer until p's
+ * determinants are replayed; each communicator, now and as it is created
+ * again, gets its logged messages back and tells its senders which
+ * messages not to send again.  p must live until MPI_Finalize; the layer
+ * takes the logged messages' data out of it. */
+void mpisnap__layer_restore(mpisnap__part *p);
+
+/* MPI_Finalize ends the process with this status (a checkpoint-and-exit
+ * that committed); 0: return normally. */
+void mpisnap__layer_exit_status(int status);
+
+/* Stop the job with a message on stderr (MPI_Abort, status 70). */
+void mpisnap__fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif /* MPISNAP_PMPI_IFACE_H */
