@@ -26,6 +26,7 @@
 
 /* Markers on the control communicator; its collectives never match. */
 #define MK_TAG 19531
+#define MK_CHUNK 256 /* marker buffers per chunk */
 
 static void mk_post(void) {
   if (PMPI_Irecv(mpisnap__g.mk_in, 4, MPI_UINT64_T, MPI_ANY_SOURCE, MK_TAG,
@@ -47,6 +48,14 @@ void mpisnap__chan_shutdown(void) {
   int cancelled = 0;
   MPI_Status st;
 
+  /* finish_snapshots completed every marker send. */
+  for (size_t i = 0; i < g->mk_nchunk; i++)
+    free(g->mk_chunk[i]);
+  free(g->mk_chunk);
+  free(g->mk_req);
+  g->mk_chunk = NULL;
+  g->mk_req = NULL;
+  g->mk_nchunk = g->mk_chunk_cap = g->mk_req_cap = 0;
   if (g->fast_blocking != NULL) {
     PMPI_Cancel(g->fast_blocking);
     PMPI_Wait(g->fast_blocking, MPI_STATUS_IGNORE);
@@ -108,10 +117,10 @@ int mpisnap__chan_comm_setup(mpisnap__comm *c, int inter) {
 
 /* Messages nobody will receive (their communicator is being freed): take
  * them out of MPI and drop them. */
-void mpisnap__msgs_discard(mpisnap__msg **head, mpisnap__msg **tail) {
-  while (*head != NULL) {
-    mpisnap__msg *m = *head;
-    *head = m->next;
+void mpisnap__msgs_discard(mpisnap__queue *list) {
+  while (!mpisnap__queue_empty(list)) {
+    mpisnap__msg *m = MPISNAP__MSG(mpisnap__queue_first(list));
+    mpisnap__queue_remove(&m->q);
     if (m->handle != MPI_MESSAGE_NULL) {
       char *tmp = malloc(m->bytes ? (size_t)m->bytes : 1);
       PMPI_Mrecv(tmp, (int)m->bytes, MPI_BYTE, &m->handle, MPI_STATUS_IGNORE);
@@ -120,13 +129,14 @@ void mpisnap__msgs_discard(mpisnap__msg **head, mpisnap__msg **tail) {
     free(m->data);
     free(m);
   }
-  *tail = NULL;
 }
 
 void mpisnap__chan_comm_free(mpisnap__comm *c) {
-  for (mpisnap__msg *m = c->ahead; m != NULL; m = m->next)
+  mpisnap__queue *l;
+
+  mpisnap__queue_foreach(l, &c->ahead)
     mpisnap__g.held--;
-  mpisnap__msgs_discard(&c->ahead, &c->ahead_tail);
+  mpisnap__msgs_discard(&c->ahead);
   for (int p = 0; p < c->size && c->pmk_n != NULL; p++)
     mpisnap__g.pending_markers -= c->pmk_n[p];
   for (int q = 0; q < 3; q++)
@@ -146,25 +156,28 @@ void mpisnap__send_marker(mpisnap__comm *c, int peer, uint64_t sid,
   mpisnap__state *g = &mpisnap__g;
   int k;
 
-  if (g->mk_n == g->mk_cap) {
-    int ncap = g->mk_cap ? g->mk_cap * 2 : 64;
-    MPI_Request *r = realloc(g->mk_req, (size_t)ncap * sizeof(*r));
-    uint64_t(*b)[4];
-    if (r == NULL)
+  uint64_t *b;
+
+  /* The requests' array may move (MPI keeps no pointer into it); a send
+   * buffer must not until its send completes, so the buffers come in
+   * chunks, allocated once and reused whenever every marker has gone
+   * (mk_n back to 0: progress.c, finish_snapshots). */
+  MPISNAP__GROW(g->mk_req, g->mk_n, g->mk_req_cap, "sending markers");
+  if ((size_t)g->mk_n / MK_CHUNK == g->mk_nchunk) {
+    MPISNAP__GROW(g->mk_chunk, g->mk_nchunk, g->mk_chunk_cap,
+                  "sending markers");
+    g->mk_chunk[g->mk_nchunk] = malloc(MK_CHUNK * sizeof(**g->mk_chunk));
+    if (g->mk_chunk[g->mk_nchunk] == NULL)
       mpisnap__fatal("out of memory sending markers");
-    g->mk_req = r;
-    b = realloc(g->mk_buf, (size_t)ncap * sizeof(*b));
-    if (b == NULL)
-      mpisnap__fatal("out of memory sending markers");
-    g->mk_buf = b;
-    g->mk_cap = ncap;
+    g->mk_nchunk++;
   }
   k = g->mk_n++;
-  g->mk_buf[k][0] = sid;
-  g->mk_buf[k][1] = count;
-  g->mk_buf[k][2] = c->key;
-  g->mk_buf[k][3] = (uint64_t)c->rank;
-  if (PMPI_Isend(g->mk_buf[k], 4, MPI_UINT64_T, c->world[peer], MK_TAG,
+  b = g->mk_chunk[k / MK_CHUNK][k % MK_CHUNK];
+  b[0] = sid;
+  b[1] = count;
+  b[2] = c->key;
+  b[3] = (uint64_t)c->rank;
+  if (PMPI_Isend(b, 4, MPI_UINT64_T, c->world[peer], MK_TAG,
                  g->control, &g->mk_req[k]) != MPI_SUCCESS)
     mpisnap__fatal("sending a marker failed");
 }
@@ -186,9 +199,11 @@ static void marker_queue(mpisnap__comm *c, int src, uint64_t sid,
 }
 
 static mpisnap__comm *comm_by_key(uint64_t key) {
-  for (mpisnap__comm *c = mpisnap__g.comms; c != NULL; c = c->next)
-    if (c->key == key)
-      return c;
+  mpisnap__queue *l;
+
+  mpisnap__queue_foreach(l, &mpisnap__g.comms)
+    if (MPISNAP__COMM(l)->key == key)
+      return MPISNAP__COMM(l);
   return NULL;
 }
 
@@ -205,21 +220,14 @@ static void marker_in(const uint64_t b[4]) {
     return;
   }
   /* Its communicator is not created on this rank yet: keep it. */
-  if (g->norphan == g->orphan_cap) {
-    int ncap = g->orphan_cap ? g->orphan_cap * 2 : 16;
-    uint64_t(*o)[4] = realloc(g->orphan, (size_t)ncap * sizeof(*o));
-    if (o == NULL)
-      mpisnap__fatal("out of memory keeping a marker");
-    g->orphan = o;
-    g->orphan_cap = ncap;
-  }
+  MPISNAP__GROW(g->orphan, g->norphan, g->orphan_cap, "keeping a marker");
   memcpy(g->orphan[g->norphan++], b, 4 * sizeof(uint64_t));
 }
 
 /* A new communicator takes the markers that came before it. */
 void mpisnap__chan_adopt(mpisnap__comm *c) {
   mpisnap__state *g = &mpisnap__g;
-  int k = 0;
+  size_t k = 0;
 
   while (k < g->norphan)
     if (g->orphan[k][2] == c->key) {
@@ -277,19 +285,15 @@ static int pull(mpisnap__comm *c, int src, uint64_t e) {
 
 /* Hand on the first held message from src of epoch e; 1 if there was one. */
 static int release_ahead(mpisnap__comm *c, int src, uint64_t e) {
-  mpisnap__msg *m, *prev = NULL;
+  mpisnap__msg *m = NULL;
+  mpisnap__queue *l;
 
-  for (m = c->ahead; m != NULL; prev = m, m = m->next)
-    if (m->source == src && m->epoch == e)
+  mpisnap__queue_foreach(l, &c->ahead)
+    if ((m = MPISNAP__MSG(l))->source == src && m->epoch == e)
       break;
-  if (m == NULL)
+  if (l == &c->ahead)
     return 0;
-  if (prev)
-    prev->next = m->next;
-  else
-    c->ahead = m->next;
-  if (c->ahead_tail == m)
-    c->ahead_tail = prev;
+  mpisnap__queue_remove(&m->q);
   mpisnap__g.held--;
   mpisnap__arrival(c, m->handle, src, m->tag, m->bytes);
   free(m);
@@ -369,11 +373,7 @@ void mpisnap__shadow_arrival(mpisnap__comm *c, int q, MPI_Message h,
   m->bytes = cnt;
   m->epoch = e + ahead;
   m->heap = 1;
-  if (c->ahead_tail)
-    c->ahead_tail->next = m;
-  else
-    c->ahead = m;
-  c->ahead_tail = m;
+  mpisnap__queue_insert_tail(&c->ahead, &m->q);
   mpisnap__g.held++;
   mpisnap__g.n_ahead++;
   mpisnap__go_slow();

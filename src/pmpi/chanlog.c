@@ -14,9 +14,12 @@
  * default 256 MiB) they stay in memory; beyond it they are spilled to an
  * anonymous temporary file, never dropped. */
 typedef struct logrec {
-  struct logrec *next;
+  mpisnap__queue q;
   uint64_t sid;
-  mpisnap__comm *comm;
+  /* The communicator by key and this rank in it, not by pointer: it may
+   * be freed before its snapshot is collected. */
+  uint64_t comm_key;
+  int dst;
   int source, tag;
   uint64_t seq;
   MPI_Count bytes;
@@ -24,7 +27,9 @@ typedef struct logrec {
   unsigned char data[];
 } logrec;
 
-static logrec *log_head, *log_tail;
+#define LOGREC(link) mpisnap__queue_data(link, logrec, q)
+
+static mpisnap__queue logs = {&logs, &logs}; /* oldest first */
 static uint64_t log_mem;   /* bytes held in memory */
 static FILE *spill;
 static void *readback;     /* last record read back from the spill file */
@@ -37,9 +42,9 @@ int mpisnap__log_message(mpisnap__comm *c, int source, int tag, uint64_t seq,
   if (l == NULL)
     mpisnap__fatal("out of memory logging %lld bytes of channel state",
                    (long long)len);
-  l->next = NULL;
   l->sid = mpisnap__engine_sid(mpisnap__g.engine);
-  l->comm = c;
+  l->comm_key = c->key;
+  l->dst = c->rank;
   l->source = source;
   l->tag = tag;
   l->seq = seq;
@@ -58,25 +63,22 @@ int mpisnap__log_message(mpisnap__comm *c, int source, int tag, uint64_t seq,
       mpisnap__fatal("cannot spill %lld bytes of channel state: %s",
                      (long long)len, strerror(errno));
   }
-  if (log_tail != NULL)
-    log_tail->next = l;
-  else
-    log_head = l;
-  log_tail = l;
+  mpisnap__queue_insert_tail(&logs, &l->q);
   return 0;
 }
 
 /* Drop logs of snapshots before keep_from. */
 void mpisnap__logs_trim(uint64_t keep_from) {
-  while (log_head != NULL && log_head->sid < keep_from) {
-    logrec *l = log_head;
-    log_head = l->next;
+  while (!mpisnap__queue_empty(&logs)) {
+    logrec *l = LOGREC(mpisnap__queue_first(&logs));
+    if (l->sid >= keep_from)
+      break;
+    mpisnap__queue_remove(&l->q);
     if (l->spill_off < 0)
       log_mem -= (uint64_t)l->bytes;
     free(l);
   }
-  if (log_head == NULL) {
-    log_tail = NULL;
+  if (mpisnap__queue_empty(&logs)) {
     if (spill != NULL) {
       fclose(spill);
       spill = NULL;
@@ -104,23 +106,25 @@ static const void *log_data(logrec *l) {
 
 /* Copy the channel state of snapshot sid into a new array. */
 void mpisnap__log_collect(uint64_t sid, mpisnap__chanmsg **out, size_t *n) {
+  mpisnap__queue *q;
   size_t cnt = 0;
 
-  for (logrec *l = log_head; l != NULL; l = l->next)
-    cnt += l->sid == sid;
+  mpisnap__queue_foreach(q, &logs)
+    cnt += LOGREC(q)->sid == sid;
   *out = calloc(cnt ? cnt : 1, sizeof(**out));
   *n = 0;
   if (*out == NULL)
     mpisnap__fatal("out of memory collecting channel state");
-  for (logrec *l = log_head; l != NULL; l = l->next) {
+  mpisnap__queue_foreach(q, &logs) {
+    logrec *l = LOGREC(q);
     mpisnap__chanmsg *m;
     const void *data;
     if (l->sid != sid)
       continue;
     m = &(*out)[(*n)++];
-    m->comm_key = l->comm->key;
+    m->comm_key = l->comm_key;
     m->src = l->source;
-    m->dst = l->comm->rank;
+    m->dst = l->dst;
     m->tag = l->tag;
     m->seq = l->seq;
     m->bytes = (uint64_t)l->bytes;
@@ -135,10 +139,12 @@ void mpisnap__log_collect(uint64_t sid, mpisnap__chanmsg **out, size_t *n) {
 
 int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
                         const void **data, MPI_Count *bytes, int *tag) {
+  mpisnap__queue *q;
   int n = 0;
 
-  for (logrec *l = log_head; l != NULL; l = l->next)
-    if (l->sid == sid && l->comm == c && l->source == source) {
+  mpisnap__queue_foreach(q, &logs) {
+    logrec *l = LOGREC(q);
+    if (l->sid == sid && l->comm_key == c->key && l->source == source) {
       if (n == idx) {
         *data = log_data(l);
         *bytes = l->bytes;
@@ -146,6 +152,7 @@ int mpisnap__log_lookup(uint64_t sid, mpisnap__comm *c, int source, int idx,
       }
       n++;
     }
+  }
   return n;
 }
 

@@ -8,14 +8,16 @@
 #include "pmpi/layer.h"
 
 void mpisnap__layer_collect_collectives(mpisnap__part *p) {
+  mpisnap__queue *l;
   size_t n = 0;
 
-  for (mpisnap__comm *c = mpisnap__g.comms; c != NULL; c = c->next)
+  mpisnap__queue_foreach(l, &mpisnap__g.comms)
     n++;
   p->coll = calloc(n ? n : 1, sizeof(*p->coll));
   if (p->coll == NULL)
     mpisnap__fatal("out of memory recording collective counts");
-  for (mpisnap__comm *c = mpisnap__g.comms; c != NULL; c = c->next) {
+  mpisnap__queue_foreach(l, &mpisnap__g.comms) {
+    const mpisnap__comm *c = MPISNAP__COMM(l);
     p->coll[p->ncoll].comm_key = c->key;
     p->coll[p->ncoll].count = c->collectives;
     p->ncoll++;

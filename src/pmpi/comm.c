@@ -1,6 +1,7 @@
-/* Communicators: every application communicator gets a shadow duplicate
- * and one engine channel per peer in each direction.  The record is found
- * through attribute caching on the application's communicator. */
+/* Communicators: every application communicator gets three shadow
+ * duplicates (one per epoch modulo 3, chan.c) and one engine channel per
+ * peer in each direction.  The record is found through attribute caching
+ * on the application's communicator. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,22 +11,6 @@
  * one communicator for long stretches. */
 static MPI_Comm cached_app = MPI_COMM_NULL;
 static mpisnap__comm *cached;
-
-static int grow_chans(mpisnap__chan **arr, uint32_t *cap, uint32_t need) {
-  uint32_t ncap = *cap ? *cap : 64;
-  mpisnap__chan *p;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  p = realloc(*arr, (size_t)ncap * sizeof(*p));
-  if (p == NULL)
-    return -1;
-  *arr = p;
-  *cap = ncap;
-  return 0;
-}
 
 mpisnap__comm *mpisnap__comm_get(MPI_Comm app) {
   mpisnap__comm *c;
@@ -101,14 +86,7 @@ static uint64_t comm_key(MPI_Comm app, int inter) {
       break;
     }
   if (i == nseen) {
-    if (nseen == cap) {
-      size_t ncap = cap ? cap * 2 : 64;
-      uint64_t(*p)[2] = realloc(seen, ncap * sizeof(*p));
-      if (p == NULL)
-        mpisnap__fatal("out of memory naming a communicator");
-      seen = p;
-      cap = ncap;
-    }
+    MPISNAP__GROW(seen, nseen, cap, "naming a communicator");
     seen[nseen][0] = h;
     seen[nseen][1] = 0;
     nseen++;
@@ -116,17 +94,45 @@ static uint64_t comm_key(MPI_Comm app, int inter) {
   return h ^ (ord * 0x9e3779b97f4a7c15ULL);
 }
 
-/* Create the shadow and the channels of a new communicator.  Collective
+/* Everything a communicator's record holds; partly built ones too (their
+ * lists are empty, their arrays NULL). */
+static void destroy(mpisnap__comm *c) {
+  mpisnap__msgs_discard(&c->unexp);
+  mpisnap__chan_comm_free(c);
+  free(c->in_idx);
+  free(c->out_idx);
+  free(c->mk_seen);
+  free(c->eidx);
+  free(c->eidx_epoch);
+  if (c->supp != NULL)
+    for (int p = 0; p < c->size; p++)
+      free(c->supp[p]);
+  free(c->supp);
+  free(c->supp_n);
+  free(c->supp_next);
+  free(c->sends);
+  free(c);
+}
+
+/* Create the shadows and the channels of a new communicator.  Collective
  * over app: the ranks tell each other which snapshot they last recorded,
  * so both ends of every new channel agree on which marker comes next. */
 int mpisnap__comm_register(MPI_Comm app) {
   mpisnap__state *g = &mpisnap__g;
   mpisnap__comm *c = calloc(1, sizeof(*c));
+  mpisnap__queue *l;
   uint64_t mine, *theirs = NULL;
   int inter = 0, rc, p;
 
   if (c == NULL)
     return MPI_ERR_NO_MEM;
+  mpisnap__queue_init(&c->posted);
+  mpisnap__queue_init(&c->unexp);
+  mpisnap__queue_init(&c->claimed);
+  mpisnap__queue_init(&c->inflight);
+  mpisnap__queue_init(&c->ahead);
+  mpisnap__queue_init(&c->fastq);
+  mpisnap__queue_init(&c->link);
   c->app = app;
   c->id = g->ncomms_created++;
   PMPI_Comm_test_inter(app, &inter);
@@ -143,19 +149,21 @@ int mpisnap__comm_register(MPI_Comm app) {
   c->eidx = calloc((size_t)c->size, sizeof(uint64_t));
   c->eidx_epoch = calloc((size_t)c->size, sizeof(uint64_t));
   c->key = comm_key(app, inter);
-  for (mpisnap__comm *o = g->comms; o != NULL; o = o->next)
-    if (o->key == c->key)
+  mpisnap__queue_foreach(l, &g->comms)
+    if (MPISNAP__COMM(l)->key == c->key)
       mpisnap__fatal("a new communicator's key %016llx equals that of live "
                      "communicator #%llu (a hash collision): its markers "
                      "could not be told apart", (unsigned long long)c->key,
-                     (unsigned long long)o->id);
+                     (unsigned long long)MPISNAP__COMM(l)->id);
   theirs = malloc((size_t)c->size * sizeof(*theirs));
   if (!c->in_idx || !c->out_idx || !c->mk_seen || !theirs || !c->eidx ||
       !c->eidx_epoch ||
-      grow_chans(&g->in_chan, &g->in_cap,
-                 mpisnap__engine_nin(g->engine) + (uint32_t)c->size) < 0 ||
-      grow_chans(&g->out_chan, &g->out_cap,
-                 mpisnap__engine_nout(g->engine) + (uint32_t)c->size) < 0) {
+      mpisnap__grow((void **)&g->in_chan, &g->in_cap,
+                    mpisnap__engine_nin(g->engine) + (size_t)c->size,
+                    sizeof(*g->in_chan)) < 0 ||
+      mpisnap__grow((void **)&g->out_chan, &g->out_cap,
+                    mpisnap__engine_nout(g->engine) + (size_t)c->size,
+                    sizeof(*g->out_chan)) < 0) {
     rc = MPI_ERR_NO_MEM;
     goto fail;
   }
@@ -166,8 +174,7 @@ int mpisnap__comm_register(MPI_Comm app) {
     goto fail;
   /* Link the record first: adding a channel can start a snapshot whose
    * callbacks look the communicator up. */
-  c->next = g->comms;
-  g->comms = c;
+  mpisnap__queue_insert_head(&g->comms, &c->link);
   for (p = 0; p < c->size; p++) {
     uint32_t o = mpisnap__engine_nout(g->engine);
     g->out_chan[o].comm = c;
@@ -194,46 +201,16 @@ int mpisnap__comm_register(MPI_Comm app) {
   return MPI_SUCCESS;
 fail:
   free(theirs);
-  mpisnap__chan_comm_free(c);
-  free(c->in_idx);
-  free(c->out_idx);
-  free(c->mk_seen);
-  free(c->eidx);
-  free(c->eidx_epoch);
-  free(c);
+  destroy(c);
   return rc;
 }
 
 static void unlink_comm(mpisnap__comm *c) {
-  mpisnap__comm **pp;
-
-  for (pp = &mpisnap__g.comms; *pp != NULL; pp = &(*pp)->next)
-    if (*pp == c) {
-      *pp = c->next;
-      break;
-    }
+  mpisnap__queue_remove(&c->link);
   if (cached == c) {
     cached = NULL;
     cached_app = MPI_COMM_NULL;
   }
-}
-
-static void destroy(mpisnap__comm *c) {
-  mpisnap__msgs_discard(&c->unexp, &c->unexp_tail);
-  mpisnap__chan_comm_free(c);
-  free(c->in_idx);
-  free(c->out_idx);
-  free(c->mk_seen);
-  free(c->eidx);
-  free(c->eidx_epoch);
-  if (c->supp != NULL)
-    for (int p = 0; p < c->size; p++)
-      free(c->supp[p]);
-  free(c->supp);
-  free(c->supp_n);
-  free(c->supp_next);
-  free(c->sends);
-  free(c);
 }
 
 /* A freed communicator's channels must end in agreement: every marker a
@@ -254,7 +231,7 @@ static int release(mpisnap__comm *c) {
   if (theirs == NULL)
     return MPI_ERR_NO_MEM;
   /* Receives MPI still holds on its shadows go back to the layer. */
-  if (c->fastq != NULL)
+  if (!mpisnap__queue_empty(&c->fastq))
     mpisnap__go_slow();
   /* No marker may follow the count we tell the peers: retire the outgoing
    * channels before anything can record again. */
@@ -285,8 +262,8 @@ static int release(mpisnap__comm *c) {
 }
 
 void mpisnap__comm_release_all(void) {
-  while (mpisnap__g.comms != NULL) {
-    mpisnap__comm *c = mpisnap__g.comms;
+  while (!mpisnap__queue_empty(&mpisnap__g.comms)) {
+    mpisnap__comm *c = MPISNAP__COMM(mpisnap__queue_first(&mpisnap__g.comms));
     unlink_comm(c);
     destroy(c);
   }
@@ -365,7 +342,7 @@ MPISNAP_CTOR(Intercomm_create,
 MPISNAP_CTOR(Intercomm_merge, (MPI_Comm inter, int high, MPI_Comm *newcomm),
              (inter, high, newcomm), newcomm, inter)
 
-/* MPI_Comm_idup: the shadow must exist before the new communicator can be
+/* MPI_Comm_idup: the shadows must exist before the new communicator can be
  * used, so the duplication completes at once; the request returned is an
  * already-complete generalized request. */
 static int idup_query(void *s, MPI_Status *st) {

@@ -55,16 +55,19 @@ static void on_send_marker(void *ctx, uint32_t out, uint64_t sid) {
                                                           out));
 }
 
-static uint64_t log_list(mpisnap__msg *m, int peer, uint64_t sid) {
+static uint64_t log_list(mpisnap__queue *list, int peer, uint64_t sid) {
+  mpisnap__queue *l;
   uint64_t n = 0;
 
-  for (; m != NULL; m = m->next)
+  mpisnap__queue_foreach(l, list) {
+    mpisnap__msg *m = MPISNAP__MSG(l);
     if (m->source == peer && m->epoch < sid) {
       buffer_msg(m);
       mpisnap__log_message(m->comm, m->source, m->tag, m->seq, m->data,
                            m->bytes);
       n++;
     }
+  }
   return n;
 }
 
@@ -73,13 +76,16 @@ static uint64_t log_list(mpisnap__msg *m, int peer, uint64_t sid) {
 static uint64_t on_log_queued(void *ctx, uint32_t in, uint64_t sid) {
   mpisnap__chan *ch = &mpisnap__g.in_chan[in];
   mpisnap__comm *c = ch->comm;
+  mpisnap__queue *l;
   uint64_t n;
 
   (void)ctx;
   if (c == NULL)
     return 0;
-  n = log_list(c->unexp, ch->peer, sid) + log_list(c->claimed, ch->peer, sid);
-  for (mpisnap__req *r = c->inflight; r != NULL; r = r->inext)
+  n = log_list(&c->unexp, ch->peer, sid) +
+      log_list(&c->claimed, ch->peer, sid);
+  mpisnap__queue_foreach(l, &c->inflight) {
+    mpisnap__req *r = MPISNAP__IREQ(l);
     if (r->src == ch->peer && r->epoch < sid) {
       /* Its data is on the way into the application's buffer: let it land,
        * log it, and leave the consumption to the application's Wait. */
@@ -87,10 +93,11 @@ static uint64_t on_log_queued(void *ctx, uint32_t in, uint64_t sid) {
         r->status.MPI_ERROR = PMPI_Wait(&r->real, &r->status);
         r->landed = 1;
       }
-      mpisnap__log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf, r->count,
-                    r->type, r->bytes);
+      mpisnap__log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf,
+                             r->count, r->type, r->bytes);
       n++;
     }
+  }
   return n;
 }
 

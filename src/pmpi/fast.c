@@ -23,28 +23,11 @@ static void fast_arrived(mpisnap__req *r) {
   c->arr[src]++;
 }
 
-static void fastq_remove(mpisnap__req *r) {
-  mpisnap__comm *c = r->comm;
-  mpisnap__req *q, *prev = NULL;
-
-  for (q = c->fastq; q != NULL; prev = q, q = q->inext)
-    if (q == r) {
-      if (prev)
-        prev->inext = q->inext;
-      else
-        c->fastq = q->inext;
-      if (c->fastq_tail == q)
-        c->fastq_tail = prev;
-      break;
-    }
-  r->inext = NULL;
-}
-
 /* Its real receive completed (r->status holds MPI's status). */
 void mpisnap__fast_finish(mpisnap__req *r) {
   int cancelled = 0;
 
-  fastq_remove(r);
+  mpisnap__queue_remove(&r->iq); /* from its communicator's fastq */
   if (r->cancel) /* only the application cancels a fast receive */
     PMPI_Test_cancelled(&r->status, &cancelled);
   if (cancelled) {
@@ -89,8 +72,7 @@ static int fast_resolve(mpisnap__req *r) {
   r->status = st;
   fast_arrived(r);
   r->landed = 1;
-  r->inext = c->inflight;
-  c->inflight = r;
+  mpisnap__queue_insert_head(&c->inflight, &r->iq);
   return 1;
 }
 
@@ -98,17 +80,19 @@ static int fast_resolve(mpisnap__req *r) {
  * of the receives the layer already had posted on its communicator. */
 void mpisnap__go_slow(void) {
   mpisnap__state *g = &mpisnap__g;
+  mpisnap__queue *l;
 
   if (!g->fast)
     return;
   g->fast = 0;
   g->fast_gen++;
-  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next) {
-    mpisnap__req *head = NULL, *tail = NULL;
-    while (c->fastq != NULL) {
-      mpisnap__req *r = c->fastq;
-      c->fastq = r->inext;
-      r->inext = NULL;
+  mpisnap__queue_foreach(l, &g->comms) {
+    mpisnap__comm *c = MPISNAP__COMM(l);
+    mpisnap__queue back;
+    mpisnap__queue_init(&back);
+    while (!mpisnap__queue_empty(&c->fastq)) {
+      mpisnap__req *r = MPISNAP__IREQ(mpisnap__queue_first(&c->fastq));
+      mpisnap__queue_remove(&r->iq);
       switch (fast_resolve(r)) {
       case 2:
         if (r->freed)
@@ -121,20 +105,10 @@ void mpisnap__go_slow(void) {
         }
         continue;
       }
-      r->next = NULL;
-      if (tail)
-        tail->next = r;
-      else
-        head = r;
-      tail = r;
+      mpisnap__queue_insert_tail(&back, &r->q);
     }
-    c->fastq_tail = NULL;
-    if (head != NULL) {
-      tail->next = c->posted;
-      if (c->posted == NULL)
-        c->posted_tail = tail;
-      c->posted = head;
-    }
+    mpisnap__queue_append(&back, &c->posted);
+    mpisnap__queue_append(&c->posted, &back);
   }
 }
 
@@ -169,12 +143,7 @@ int mpisnap__fast_irecv(mpisnap__req *r) {
     r->active = 0;
     return rc;
   }
-  r->inext = NULL;
-  if (c->fastq_tail)
-    c->fastq_tail->inext = r;
-  else
-    c->fastq = r;
-  c->fastq_tail = r;
+  mpisnap__queue_insert_tail(&c->fastq, &r->iq);
   return MPI_SUCCESS;
 }
 
@@ -187,8 +156,7 @@ static int fast_recv_leave(mpisnap__req *r, MPI_Request real) {
   if (!fast_resolve(r))
     return 0;
   /* Not a request the application will complete: consumed right here. */
-  r->comm->inflight = r->inext;
-  r->inext = NULL;
+  mpisnap__queue_remove(&r->iq);
   r->landed = 0;
   return 1;
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "common/array.h"
+#include "common/queue.h"
 #include "core/engine.h"
 #include "mpisnap_errno.h"
 #include "pmpi/iface.h"
@@ -39,7 +40,7 @@ typedef struct mpisnap__msg mpisnap__msg;
 
 /* A message taken off a shadow that no receive has consumed yet. */
 struct mpisnap__msg {
-  mpisnap__msg *next;
+  mpisnap__queue q;    /* in its communicator's unexp, claimed or ahead */
   mpisnap__comm *comm;
   int source, tag;
   uint64_t epoch;      /* the engine's stamp at arrival */
@@ -58,7 +59,8 @@ enum mpisnap__req_kind {
 };
 
 struct mpisnap__req {
-  mpisnap__req *next;     /* posted-receive queue of its communicator */
+  mpisnap__queue q;       /* in its communicator's posted queue */
+  mpisnap__queue iq;      /* in its communicator's inflight or fastq */
   enum mpisnap__req_kind kind;
   int persistent;
   int active;             /* started and not yet completed */
@@ -84,7 +86,6 @@ struct mpisnap__req {
   int armed;              /* counted in mpisnap__g.recv_armed */
   int type_owned;         /* type is the layer's own duplicate (request.c) */
   long det_idx;           /* wildcard receive: its determinant, or -1 */
-  mpisnap__req *inext;    /* the communicator's list of such receives */
   MPI_Status status;
 };
 
@@ -100,14 +101,14 @@ struct mpisnap__comm {
    * messages sent before its sender's record.  The balance check at the
    * end of a snapshot reads it. */
   struct mpisnap__mkseen { uint64_t sid, count; } (*mk_seen)[2];
-  mpisnap__req *posted, *posted_tail;
-  mpisnap__msg *unexp, *unexp_tail;
+  mpisnap__queue posted;  /* receives the layer matches, in posting order */
+  mpisnap__queue unexp;   /* arrived messages no receive matched yet */
   /* Arrived, not yet consumed, and not in unexp either: messages the
    * application holds through MPI_Mprobe/Improbe, and receives whose data
    * is moving with MPI_Imrecv.  A channel that closes logs these too. */
-  mpisnap__msg *claimed;
-  mpisnap__req *inflight;
-  mpisnap__comm *next;    /* the list of live communicators */
+  mpisnap__queue claimed;
+  mpisnap__queue inflight;
+  mpisnap__queue link;    /* in mpisnap__g.comms */
   uint64_t id;            /* creation order on this rank */
   uint64_t collectives;   /* blocking collectives called on it */
   uint64_t key;           /* the same on every member, run after run */
@@ -124,8 +125,8 @@ struct mpisnap__comm {
   uint64_t *arr;          /* per source: arrivals counted in its epochs so far */
   uint64_t (*pmk)[3][2];  /* per source: markers (sid, count) not yet applied */
   uint8_t *pmk_n;
-  mpisnap__msg *ahead, *ahead_tail; /* arrived before their epoch's marker */
-  mpisnap__req *fastq, *fastq_tail; /* fast receives, in posting order */
+  mpisnap__queue ahead;   /* arrived before their epoch's marker */
+  mpisnap__queue fastq;   /* fast receives, in posting order */
 };
 
 /* Per-channel reverse map, indexed by engine channel number. */
@@ -137,10 +138,10 @@ typedef struct mpisnap__chan {
 typedef struct mpisnap__state {
   int initialized, finalized;
   mpisnap__engine *engine;
-  mpisnap__comm *comms;
+  mpisnap__queue comms;   /* live communicators, newest first */
   uint64_t ncomms_created;
   mpisnap__chan *in_chan, *out_chan;
-  uint32_t in_cap, out_cap;
+  size_t in_cap, out_cap;
   int keyval;
   int tag_ub;             /* MPI_TAG_UB */
   MPI_Comm control;       /* the library's own traffic */
@@ -152,12 +153,14 @@ typedef struct mpisnap__state {
   mpisnap__part *restored; /* a restart's part (restore.c), or NULL */
   /* Markers in flight from this rank. */
   MPI_Request *mk_req;
-  uint64_t (*mk_buf)[4];
+  /* Their buffers, in chunks that never move while MPI reads them. */
+  uint64_t (**mk_chunk)[4];
+  size_t mk_nchunk, mk_chunk_cap;
   /* The standing receive of markers on the control communicator. */
   MPI_Request mk_in_req;
   uint64_t mk_in[4];
   uint64_t (*orphan)[4];  /* markers for communicators not created here yet */
-  int norphan, orphan_cap;
+  size_t norphan, orphan_cap;
   /* The fast path (chan.c): on while no snapshot is active here. */
   int fast;
   int fast_off;           /* MPISNAP_FAST=0: never */
@@ -172,7 +175,8 @@ typedef struct mpisnap__state {
   uint64_t recv_armed;
   /* How often the epoch machinery's rarer paths ran (reported at the end). */
   uint64_t n_ahead, n_pulled, n_taken_back, n_landed;
-  int mk_n, mk_cap;
+  int mk_n;
+  size_t mk_req_cap;
   /* Test support and statistics. */
   uint64_t log_mem_limit; /* MPISNAP_LOG_MEM: channel state kept in memory */
   uint64_t trigger;       /* MPISNAP_TEST_TRIGGER, 0: off */
@@ -204,7 +208,7 @@ int mpisnap__deliver(mpisnap__msg *m, void *buf, int count, MPI_Datatype type,
 void mpisnap__post_recv(mpisnap__req *r);
 int mpisnap__unpost_recv(mpisnap__req *r);
 void mpisnap__finish_inflight(mpisnap__req *r);
-long mpisnap__wildcard(int *source, int *tag); /* replay.c glue, recv.c */
+long mpisnap__wildcard(int *source, int *tag); /* recv.c: det.c for wildcards */
 int mpisnap__start_recv(mpisnap__req *r); /* recv.c */
 int mpisnap__start_send(mpisnap__req *r); /* send.c */
 mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,
@@ -240,7 +244,7 @@ int mpisnap__fast_irecv(mpisnap__req *r);
 void mpisnap__chan_adopt(mpisnap__comm *c);
 void mpisnap__chan_advance(mpisnap__comm *c, int src);
 void mpisnap__marker_fired(void);
-void mpisnap__msgs_discard(mpisnap__msg **head, mpisnap__msg **tail);
+void mpisnap__msgs_discard(mpisnap__queue *list);
 int mpisnap__slow_recv(mpisnap__req *r, MPI_Status *status); /* recv.c */
 
 /* What every receive request holds about its receive. */
@@ -257,6 +261,18 @@ static inline void mpisnap__recv_fields(mpisnap__req *r, mpisnap__comm *c,
   r->det_idx = -1;
 }
 
+/* The element a list link belongs to. */
+#define MPISNAP__MSG(l) mpisnap__queue_data(l, mpisnap__msg, q)
+#define MPISNAP__REQ(l) mpisnap__queue_data(l, mpisnap__req, q)
+#define MPISNAP__IREQ(l) mpisnap__queue_data(l, mpisnap__req, iq)
+#define MPISNAP__COMM(l) mpisnap__queue_data(l, mpisnap__comm, link)
+
+/* A request's links point at themselves until it is queued. */
+static inline void mpisnap__req_links(mpisnap__req *r) {
+  mpisnap__queue_init(&r->q);
+  mpisnap__queue_init(&r->iq);
+}
+
 /* A blocking receive's request, which lives on its caller's stack. */
 static inline void mpisnap__blocking_req(mpisnap__req *r, mpisnap__comm *c,
                                          void *buf, int count,
@@ -266,6 +282,7 @@ static inline void mpisnap__blocking_req(mpisnap__req *r, mpisnap__comm *c,
   r->kind = MPISNAP__REQ_RECV;
   r->blocking = 1;
   r->real = MPI_REQUEST_NULL;
+  mpisnap__req_links(r);
   mpisnap__recv_fields(r, c, buf, count, type, source, tag);
   r->det_idx = det;
 }
@@ -282,8 +299,8 @@ static inline int mpisnap__raise(mpisnap__comm *c, int rc) {
 /* Whether a receive on c may go straight to MPI: no snapshot active here,
  * and nothing the layer holds on c that the receive must match first. */
 static inline int mpisnap__fast_ok(const mpisnap__comm *c) {
-  return mpisnap__g.fast && c->posted == NULL && c->unexp == NULL &&
-         c->ahead == NULL;
+  return mpisnap__g.fast && mpisnap__queue_empty(&c->posted) &&
+         mpisnap__queue_empty(&c->unexp) && mpisnap__queue_empty(&c->ahead);
 }
 
 /* A receive request the application started, until it completes it. */

@@ -100,8 +100,7 @@ static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
     r->seq = m->seq;
     r->eidx = m->eidx;
     r->landed = 0;
-    r->inext = r->comm->inflight;
-    r->comm->inflight = r;
+    mpisnap__queue_insert_head(&r->comm->inflight, &r->iq);
     if (PMPI_Imrecv(r->buf, r->count, r->type, &m->handle, &r->real) !=
         MPI_SUCCESS)
       mpisnap__fatal("MPI_Imrecv failed");
@@ -120,7 +119,6 @@ static void complete_recv(mpisnap__req *r, mpisnap__msg *m) {
 /* A receive whose MPI_Imrecv completed: now the application consumes it. */
 void mpisnap__finish_inflight(mpisnap__req *r) {
   mpisnap__comm *c = r->comm;
-  mpisnap__req **pp;
   int cls = mpisnap__engine_consumed(mpisnap__g.engine,
                                      (uint32_t)c->in_idx[r->src], r->epoch);
 
@@ -129,13 +127,9 @@ void mpisnap__finish_inflight(mpisnap__req *r) {
   if (cls == MPISNAP__CONSUME_EARLY)
     mpisnap__note_early(c, r->src, r->epoch, r->eidx);
   if (cls == MPISNAP__CONSUME_LOG)
-    mpisnap__log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf, r->count,
-                  r->type, r->bytes);
-  for (pp = &c->inflight; *pp != NULL; pp = &(*pp)->inext)
-    if (*pp == r) {
-      *pp = r->inext;
-      break;
-    }
+    mpisnap__log_from_user(c, r->src, r->status.MPI_TAG, r->seq, r->buf,
+                           r->count, r->type, r->bytes);
+  mpisnap__queue_remove(&r->iq);
   r->landed = 0;
   r->real = MPI_REQUEST_NULL;
   r->done = 1;
@@ -144,36 +138,23 @@ void mpisnap__finish_inflight(mpisnap__req *r) {
 
 /* The application holds m through a matched probe until MPI_Mrecv. */
 void mpisnap__claim(mpisnap__msg *m) {
-  m->next = m->comm->claimed;
-  m->comm->claimed = m;
+  mpisnap__queue_insert_head(&m->comm->claimed, &m->q);
 }
 
-void mpisnap__unclaim(mpisnap__msg *m) {
-  for (mpisnap__msg **pp = &m->comm->claimed; *pp != NULL; pp = &(*pp)->next)
-    if (*pp == m) {
-      *pp = m->next;
-      break;
-    }
-  m->next = NULL;
-}
+void mpisnap__unclaim(mpisnap__msg *m) { mpisnap__queue_remove(&m->q); }
 
 mpisnap__msg *mpisnap__find_unexpected(mpisnap__comm *c, int source, int tag,
                                        int remove) {
-  mpisnap__msg *m, *prev = NULL;
+  mpisnap__queue *l;
 
-  for (m = c->unexp; m != NULL; prev = m, m = m->next)
+  mpisnap__queue_foreach(l, &c->unexp) {
+    mpisnap__msg *m = MPISNAP__MSG(l);
     if (matches(source, tag, m->source, m->tag)) {
-      if (remove) {
-        if (prev)
-          prev->next = m->next;
-        else
-          c->unexp = m->next;
-        if (c->unexp_tail == m)
-          c->unexp_tail = prev;
-        m->next = NULL;
-      }
+      if (remove)
+        mpisnap__queue_remove(&m->q);
       return m;
     }
+  }
   return NULL;
 }
 
@@ -183,34 +164,19 @@ void mpisnap__post_recv(mpisnap__req *r) {
 
   r->active = 1;
   r->done = 0;
-  r->next = NULL;
   if (m != NULL) {
     complete_recv(r, m);
     return;
   }
-  if (r->comm->posted_tail)
-    r->comm->posted_tail->next = r;
-  else
-    r->comm->posted = r;
-  r->comm->posted_tail = r;
+  mpisnap__queue_insert_tail(&r->comm->posted, &r->q);
 }
 
 /* Remove r from its communicator's posted queue; 1 if it was there. */
 int mpisnap__unpost_recv(mpisnap__req *r) {
-  mpisnap__comm *c = r->comm;
-  mpisnap__req *q, *prev = NULL;
-
-  for (q = c->posted; q != NULL; prev = q, q = q->next)
-    if (q == r) {
-      if (prev)
-        prev->next = q->next;
-      else
-        c->posted = q->next;
-      if (c->posted_tail == q)
-        c->posted_tail = prev;
-      return 1;
-    }
-  return 0;
+  if (!mpisnap__queue_linked(&r->q))
+    return 0;
+  mpisnap__queue_remove(&r->q);
+  return 1;
 }
 
 /* A message of its channel's current epoch, in its channel's order:
@@ -218,7 +184,7 @@ int mpisnap__unpost_recv(mpisnap__req *r) {
 void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
                       MPI_Count bytes) {
   mpisnap__state *g = &mpisnap__g;
-  mpisnap__req *r, *prev = NULL;
+  mpisnap__queue *l;
   mpisnap__msg *m;
 
   c->arr[src]++;
@@ -232,27 +198,20 @@ void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
   tmp.seq = g->arrivals++;
   mpisnap__engine_arrived(g->engine, (uint32_t)c->in_idx[src], &tmp.epoch);
   tmp.eidx = mpisnap__epoch_index(c, src, tmp.epoch);
-  for (r = c->posted; r != NULL; prev = r, r = r->next)
+  mpisnap__queue_foreach(l, &c->posted) {
+    mpisnap__req *r = MPISNAP__REQ(l);
     if (matches(r->peer, r->tag, src, tag)) {
-      if (prev)
-        prev->next = r->next;
-      else
-        c->posted = r->next;
-      if (c->posted_tail == r)
-        c->posted_tail = prev;
+      mpisnap__queue_remove(&r->q);
       complete_recv(r, &tmp);
       return;
     }
+  }
   m = malloc(sizeof(*m));
   if (m == NULL)
     mpisnap__fatal("out of memory queueing a message");
   *m = tmp;
   m->heap = 1;
-  if (c->unexp_tail)
-    c->unexp_tail->next = m;
-  else
-    c->unexp = m;
-  c->unexp_tail = m;
+  mpisnap__queue_insert_tail(&c->unexp, &m->q);
 }
 
 /* The position of a message among its channel's arrivals of the same

@@ -32,10 +32,11 @@ int mpisnap__progress_comm(mpisnap__comm *c) {
 int mpisnap__progress(void) {
   mpisnap__state *g = &mpisnap__g;
   int n = mpisnap__markers_poll();
+  mpisnap__queue *l;
 
-  for (mpisnap__comm *c = g->comms; c != NULL; c = c->next)
-    if (!g->fast || c->posted != NULL)
-      n += mpisnap__progress_comm(c);
+  mpisnap__queue_foreach(l, &g->comms)
+    if (!g->fast || !mpisnap__queue_empty(&MPISNAP__COMM(l)->posted))
+      n += mpisnap__progress_comm(MPISNAP__COMM(l));
   if (g->mk_n > 0) {
     int done = 0;
     PMPI_Testall(g->mk_n, g->mk_req, &done, MPI_STATUSES_IGNORE);

@@ -112,6 +112,7 @@ mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind) {
   }
   r->kind = kind;
   r->real = MPI_REQUEST_NULL;
+  mpisnap__req_links(r);
   return r;
 }
 

@@ -39,11 +39,7 @@ static void inject(mpisnap__comm *c) {
     mpisnap__engine_arrived(mpisnap__g.engine, (uint32_t)c->in_idx[lm->src],
                             &m->epoch);
     m->eidx = mpisnap__epoch_index(c, lm->src, m->epoch);
-    if (c->unexp_tail)
-      c->unexp_tail->next = m;
-    else
-      c->unexp = m;
-    c->unexp_tail = m;
+    mpisnap__queue_insert_tail(&c->unexp, &m->q);
   }
 }
 
@@ -149,8 +145,10 @@ void mpisnap__layer_restore(mpisnap__part *p) {
   /* The logged choices are replayed by the layer's own matching: no
    * receive goes straight to MPI until they are all used. */
   mpisnap__go_slow();
-  for (mpisnap__comm *c = mpisnap__g.comms; c != NULL; c = c->next)
-    mpisnap__restore_comm(c);
+  mpisnap__queue *l;
+
+  mpisnap__queue_foreach(l, &mpisnap__g.comms)
+    mpisnap__restore_comm(MPISNAP__COMM(l));
 }
 
 /* A send to dest on c that the restarted rank must not make again: the
