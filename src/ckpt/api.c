@@ -1,6 +1,5 @@
 /* The public API (include/mpisnap.h). */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +13,18 @@
 
 /* ---- configuration ---- */
 
-static int config_error(const char *name, const char *value, const char *want) {
-  if (mpisnap__c.conf.rank == 0)
-    fprintf(stderr, "mpisnap: error: %s='%s' is not valid: expected %s\n", name,
-            value, want);
-  return MPISNAP_ECONFIG;
-}
+/* A number from the environment (common/env.h): rank 0 names a bad one,
+ * and mpisnap_init fails with MPISNAP_ECONFIG.  Returns 0 or that code. */
+int mpisnap__ck_env(const char *name, enum mpisnap__env_kind kind, double min,
+                    double max, const char *want, double *out) {
+  char err[512];
 
-static int env_number(const char *name, double *out, int integer) {
-  const char *v = getenv(name);
-  char *end;
-  double x;
-
-  *out = 0;
-  if (v == NULL || *v == '\0')
+  if (mpisnap__env_number(name, kind, min, max, want, out, err,
+                          sizeof(err)) >= 0)
     return 0;
-  errno = 0;
-  x = strtod(v, &end);
-  /* Digits only: no sign, no leading blanks, no nan/inf, no overflow. */
-  if (errno != 0 || *end != '\0' || !(v[0] == '.' || (v[0] >= '0' && v[0] <= '9')) ||
-      !isfinite(x) || x < 0 || x > 9.0e15 ||
-      (integer && x != (double)(long long)x))
-    return config_error(name, v, integer ? "a non-negative integer"
-                                         : "a non-negative number of seconds");
-  *out = x;
-  return 0;
+  if (mpisnap__c.conf.rank == 0)
+    fprintf(stderr, "mpisnap: error: %s\n", err);
+  return MPISNAP_ECONFIG;
 }
 
 /* The checkpoint directory must exist (the default one is created) and be
@@ -74,15 +60,17 @@ static int setup_dir(void) {
 
 static int configure(void) {
   mpisnap__ck *k = &mpisnap__c;
-  double every = 0, verbose = 0;
+  double every = 0;
   int rc;
 
-  if ((rc = env_number("MPISNAP_INTERVAL", &k->interval, 0)) != 0 ||
-      (rc = env_number("MPISNAP_EVERY", &every, 1)) != 0 ||
-      (rc = env_number("MPISNAP_VERBOSE", &verbose, 1)) != 0)
+  k->interval = 0;
+  if ((rc = mpisnap__ck_env("MPISNAP_INTERVAL", MPISNAP__ENV_SECONDS, 0, 9e15,
+                            "a non-negative number of seconds",
+                            &k->interval)) != 0 ||
+      (rc = mpisnap__ck_env("MPISNAP_EVERY", MPISNAP__ENV_INTEGER, 0, 9e15,
+                            "a non-negative integer", &every)) != 0)
     return rc;
   k->every = (uint64_t)every;
-  k->conf.verbose = verbose > 0;
   if ((rc = mpisnap__ck_ops_setup()) != 0)
     return rc;
   return setup_dir();
@@ -111,6 +99,7 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   k->conf.rank = li->world_rank;
   k->conf.nranks = li->world_size;
   snprintf(k->conf.program, sizeof(k->conf.program), "%s", li->program);
+  k->conf.verbose = li->verbose > 0;
   k->conf.mode = flags;
   k->engine = mpisnap__layer_engine();
   rc = configure();

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "ckpt/part.h"
+#include "common/array.h"
+#include "common/env.h"
 #include "mpisnap.h"
 #include "pmpi/iface.h"
 
@@ -57,9 +59,10 @@ typedef struct mpisnap__ck {
   uint64_t committed;  /* newest committed id known here */
   /* The snapshot being assembled. */
   mpisnap__part cur;
-  void **stage;        /* staging buffers, one per protected variable */
-  size_t *stage_cap;
-  size_t nstage;
+  /* Staging buffers, one per protected variable, kept from one record
+   * to the next (their capacity only grows). */
+  struct mpisnap__stage { void *buf; size_t cap; } *stage;
+  size_t nstage, stage_alloc;
   uint64_t cur_sid;
   uint64_t done_sid;   /* last snapshot finished here */
   uint64_t taken_sid;  /* last snapshot for which a part went to the writer */
@@ -122,6 +125,10 @@ void mpisnap__ck_round_process(void);
 int mpisnap__ck_writer_start(void);
 void mpisnap__ck_writer_stop(void);
 int mpisnap__ck_wait_writer(void);
+
+/* api.c */
+int mpisnap__ck_env(const char *name, enum mpisnap__env_kind kind, double min,
+                    double max, const char *want, double *out);
 
 /* ops.c */
 void mpisnap__ck_idle(void);

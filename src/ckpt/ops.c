@@ -83,37 +83,25 @@ static double wall(void) {
  * limit, at most 300 s) the job checkpoints and exits. */
 static int setup_walltime(void) {
   mpisnap__ck *k = &mpisnap__c;
-  const char *v = getenv("MPISNAP_WALLTIME");
-  const char *m = getenv("MPISNAP_WALLTIME_MARGIN");
   const char *end_env = getenv("SLURM_JOB_END_TIME");
   double limit = 0, margin = -1;
-  char *end;
+  int rc;
 
-  if (v != NULL && *v != '\0') {
-    limit = strtod(v, &end);
-    if (*end != '\0' || !(limit > 0 && limit < 1e12) || v[0] < '0' ||
-        v[0] > '9') {
-      if (mpisnap__c.conf.rank == 0)
-        fprintf(stderr, "mpisnap: error: MPISNAP_WALLTIME='%s' is not a "
-                        "positive number of seconds\n", v);
-      return MPISNAP_ECONFIG;
-    }
+  if ((rc = mpisnap__ck_env("MPISNAP_WALLTIME", MPISNAP__ENV_SECONDS, 1e-3,
+                            1e12, "a positive number of seconds", &limit)) ||
+      (rc = mpisnap__ck_env("MPISNAP_WALLTIME_MARGIN", MPISNAP__ENV_SECONDS, 0,
+                            1e12, "a non-negative number of seconds",
+                            &margin)))
+    return rc;
+  if (limit > 0) {
     k->deadline = wall() + limit;
   } else if (end_env != NULL && *end_env != '\0') {
+    /* Slurm's own variable: used when it makes sense, never an error. */
+    char *end;
     double t = strtod(end_env, &end);
     if (*end == '\0' && t > wall()) {
       k->deadline = t;
       limit = t - wall();
-    }
-  }
-  if (m != NULL && *m != '\0') {
-    margin = strtod(m, &end);
-    if (*end != '\0' || !(margin >= 0 && margin < 1e12) || m[0] < '0' ||
-        m[0] > '9') {
-      if (mpisnap__c.conf.rank == 0)
-        fprintf(stderr, "mpisnap: error: MPISNAP_WALLTIME_MARGIN='%s' is not "
-                        "a non-negative number of seconds\n", m);
-      return MPISNAP_ECONFIG;
     }
   }
   if (k->deadline > 0)
@@ -122,23 +110,13 @@ static int setup_walltime(void) {
 }
 
 static int setup_keep(void) {
-  const char *v = getenv("MPISNAP_KEEP");
-  char *end;
-  long n;
+  double keep = 3;
+  int rc = mpisnap__ck_env("MPISNAP_KEEP", MPISNAP__ENV_INTEGER, 0, 1e6,
+                           "a non-negative integer (0 keeps every checkpoint)",
+                           &keep);
 
-  mpisnap__c.conf.keep = 3;
-  if (v == NULL || *v == '\0')
-    return 0;
-  errno = 0;
-  n = strtol(v, &end, 10);
-  if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n > 1000000) {
-    if (mpisnap__c.conf.rank == 0)
-      fprintf(stderr, "mpisnap: error: MPISNAP_KEEP='%s' is not a "
-                      "non-negative integer (0 keeps every checkpoint)\n", v);
-    return MPISNAP_ECONFIG;
-  }
-  mpisnap__c.conf.keep = (int)n;
-  return 0;
+  mpisnap__c.conf.keep = (int)keep;
+  return rc;
 }
 
 int mpisnap__ck_ops_setup(void) {

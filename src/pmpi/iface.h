@@ -20,6 +20,7 @@ typedef struct mpisnap__layer_info {
   int world_rank, world_size;
   const char *program;  /* basename of argv[0], for checkpoint metadata */
   MPI_Comm control;     /* the library's own communicator */
+  int verbose;          /* MPISNAP_VERBOSE: diagnostics on stderr */
 } mpisnap__layer_info;
 
 /* NULL outside MPI_Init..MPI_Finalize. */

@@ -5,40 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/env.h"
 #include "pmpi/layer.h"
 #include "pmpi/testhooks.h"
 
 mpisnap__state mpisnap__g;
 
-/* An unsigned environment value; a bad one stops the job, naming it. */
-static uint64_t env_u64(const char *name, uint64_t dflt, int allow_zero) {
-  const char *v = getenv(name);
-  unsigned long long x;
-  char *end;
+/* An integer from the environment (common/env.h); MPI_Init has no way to
+ * fail for a bad one, so it stops the job, naming it. */
+static uint64_t env_int(const char *name, double min, double max,
+                        const char *want, uint64_t dflt) {
+  double x = (double)dflt;
+  char err[512];
 
-  if (v == NULL || *v == '\0')
-    return dflt;
-  errno = 0;
-  x = strtoull(v, &end, 10);
-  /* strtoull takes blanks and a minus sign: demand digits only. */
-  if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' ||
-      (!allow_zero && x == 0))
-    mpisnap__fatal("%s='%s' is not a %s integer", name, v,
-                   allow_zero ? "non-negative" : "positive");
-  return x;
+  if (mpisnap__env_number(name, MPISNAP__ENV_INTEGER, min, max, want, &x, err,
+                          sizeof(err)) < 0)
+    mpisnap__fatal("%s", err);
+  return (uint64_t)x;
 }
 
 static void parse_env(void) {
-  const char *fast = getenv("MPISNAP_FAST");
+  mpisnap__state *g = &mpisnap__g;
 
-  mpisnap__g.trigger = env_u64("MPISNAP_TEST_TRIGGER", 0, 0);
-  mpisnap__g.log_mem_limit = env_u64("MPISNAP_LOG_MEM", 256u << 20, 1);
-  mpisnap__g.verbose = (int)env_u64("MPISNAP_VERBOSE", 0, 1);
-  if (fast != NULL && *fast != '\0' && strcmp(fast, "0") != 0 &&
-      strcmp(fast, "1") != 0)
-    mpisnap__fatal("MPISNAP_FAST='%s' is neither 0 (the layer matches every "
-                   "receive) nor 1 (the default)", fast);
-  mpisnap__g.fast_off = fast != NULL && strcmp(fast, "0") == 0;
+  g->trigger = env_int("MPISNAP_TEST_TRIGGER", 1, 9e15, "a positive integer", 0);
+  g->log_mem_limit = env_int("MPISNAP_LOG_MEM", 0, 9e15,
+                             "a non-negative number of bytes", 256u << 20);
+  g->verbose = (int)env_int("MPISNAP_VERBOSE", 0, 1e6,
+                            "a non-negative integer", 0);
+  g->fast_off = env_int("MPISNAP_FAST", 0, 1,
+                        "0 (the layer matches every receive) or 1 (the "
+                        "default)", 1) == 0;
 }
 
 /* The program's name, for checkpoint metadata. */
@@ -62,6 +58,7 @@ static int setup(void) {
   mpisnap__state *g = &mpisnap__g;
   int *ub = NULL, flag = 0, rc;
 
+  mpisnap__queue_init(&g->comms);
   program_name(g->program, sizeof(g->program));
   PMPI_Comm_rank(MPI_COMM_WORLD, &g->world_rank);
   PMPI_Comm_size(MPI_COMM_WORLD, &g->world_size);
@@ -82,6 +79,7 @@ static int setup(void) {
   g->info.world_rank = g->world_rank;
   g->info.world_size = g->world_size;
   g->info.program = g->program;
+  g->info.verbose = g->verbose;
   g->info.control = g->control;
   g->initialized = 1;
   return mpisnap__comm_setup();
