@@ -12,7 +12,8 @@
 # (MPISNAP_FAST=0).  Environment: BUILD_DIR (default build), PEER_SUITE (the
 # suite's folder, default ../shared/peer/mpich-pt2pt beside the clone),
 # PEER_WORK (scratch folder, default ${TMPDIR:-/tmp}/mpisnap-peer),
-# PEER_TIMEOUT (seconds per run, default 120).  Runs that fail on plain MPI
+# PEER_TIMEOUT (seconds per run, default 120), PEER_BASELINE (a plain.txt
+# kept from an earlier run: skip the plain run).  Runs that fail on plain MPI
 # too (Open MPI 4.1.4: sendrecv3 -isendrecv, recvnull, cancelrecv) are not
 # run again in the other modes.  Each mode's table is left in
 # $PEER_WORK/MODE.txt and each run's output in $PEER_WORK/logs/MODE/.
@@ -42,10 +43,17 @@ bash "$suite/build.sh" "$BUILD_DIR" "$work" | sed 's/^/  /'
 # One key per run: "kind name np=N args=[...]"; the result after it.
 results() { sed -nE 's/^(in|dtp) +([^ ]+) +np=([0-9]+) +args=\[([^]]*)\] +([A-Z]+).*/\1 \2 np=\3 args=[\4]\t\5/p' "$1"; }
 
-bash "$suite/run.sh" plain "$work" >"$work/plain.txt" 2>&1 || true
+# The baseline: plain MPI's table, run now or (PEER_BASELINE) one kept from
+# an earlier run against the same MPI, for repeated rounds.
+if [[ -n ${PEER_BASELINE:-} ]]; then
+  [[ -s $PEER_BASELINE ]] || { echo "peer.sh: PEER_BASELINE=$PEER_BASELINE is not a plain.txt of an earlier run" >&2; exit 1; }
+  [[ $PEER_BASELINE -ef $work/plain.txt ]] || cp "$PEER_BASELINE" "$work/plain.txt"
+else
+  bash "$suite/run.sh" plain "$work" >"$work/plain.txt" 2>&1 || true
+fi
 results "$work/plain.txt" | awk -F'\t' '$2 == "PASS" {print $1}' >"$work/baseline.txt"
 nbase=$(wc -l <"$work/baseline.txt")
-echo "peer.sh: plain MPI: $(tail -1 "$work/plain.txt"); not passing there:"
+echo "peer.sh: plain MPI${PEER_BASELINE:+ (from $PEER_BASELINE)}: $(tail -1 "$work/plain.txt"); not passing there:"
 results "$work/plain.txt" | awk -F'\t' '$2 != "PASS" {print "  " $1 " " $2}'
 [[ $nbase -gt 0 ]] || { echo "peer.sh: no run passed on plain MPI" >&2; exit 1; }
 

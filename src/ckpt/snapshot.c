@@ -42,16 +42,11 @@ void mpisnap__ck_record(uint64_t sid) {
   if (k->nvars > 0 && (p->vars = calloc(k->nvars, sizeof(*p->vars))) == NULL)
     mpisnap__fatal("out of memory recording protected variables");
   if (k->nstage < k->nvars) {
-    void **s = realloc(k->stage, k->nvars * sizeof(*s));
-    size_t *c = realloc(k->stage_cap, k->nvars * sizeof(*c));
-    if (s == NULL || c == NULL)
+    if (mpisnap__grow((void **)&k->stage, &k->stage_alloc, k->nvars,
+                      sizeof(*k->stage)) != 0)
       mpisnap__fatal("out of memory recording protected variables");
-    for (size_t i = k->nstage; i < k->nvars; i++) {
-      s[i] = NULL;
-      c[i] = 0;
-    }
-    k->stage = s;
-    k->stage_cap = c;
+    memset(&k->stage[k->nstage], 0,
+           (k->nvars - k->nstage) * sizeof(*k->stage));
     k->nstage = k->nvars;
   }
   p->nvars = k->nvars;
@@ -59,29 +54,30 @@ void mpisnap__ck_record(uint64_t sid) {
     mpisnap__pvar *v = &k->vars[i];
     mpisnap__var *o = &p->vars[i];
     size_t bytes = v->count * (size_t)v->tsize;
-    if (bytes > k->stage_cap[i]) {
-      free(k->stage[i]);
-      k->stage[i] = malloc(bytes);
-      if (k->stage[i] == NULL)
+    struct mpisnap__stage *st = &k->stage[i];
+    if (bytes > st->cap) {
+      free(st->buf);
+      st->buf = malloc(bytes);
+      if (st->buf == NULL)
         mpisnap__fatal("out of memory staging %zu bytes of '%s'", bytes,
                        v->name);
-      k->stage_cap[i] = bytes;
+      st->cap = bytes;
     }
     /* The record proper: one memcpy per protected variable.  Derived
      * datatypes are packed, which is their contiguous copy. */
     if (v->elem == MPISNAP__ELEM_BYTES && bytes > 0) {
       int pos = 0;
-      PMPI_Pack(v->ptr, (int)v->count, v->type, k->stage[i], (int)bytes, &pos,
+      PMPI_Pack(v->ptr, (int)v->count, v->type, st->buf, (int)bytes, &pos,
                 MPI_COMM_SELF);
     } else if (bytes > 0) {
-      memcpy(k->stage[i], v->ptr, bytes);
+      memcpy(st->buf, v->ptr, bytes);
     }
     memcpy(o->name, v->name, sizeof(o->name));
     o->elem = v->elem;
     memcpy(o->type_sig, v->sig, sizeof(o->type_sig));
     o->count = v->count;
     o->bytes = bytes;
-    o->data = k->stage[i];
+    o->data = st->buf;
   }
   mpisnap__layer_collect_collectives(p);
   k->cur_sid = sid;

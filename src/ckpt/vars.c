@@ -10,29 +10,40 @@
 
 /* Basic MPI datatypes are stored as the matching HDF5 native type. */
 static int elem_of(MPI_Datatype t, char *sig, size_t siglen) {
+  static const struct {
+    MPI_Datatype type;
+    int elem;
+  } basic[] = {
+      {MPI_CHAR, MPISNAP__ELEM_CHAR},
+      {MPI_SIGNED_CHAR, MPISNAP__ELEM_SCHAR},
+      {MPI_UNSIGNED_CHAR, MPISNAP__ELEM_UCHAR},
+      {MPI_BYTE, MPISNAP__ELEM_UCHAR},
+      {MPI_SHORT, MPISNAP__ELEM_SHORT},
+      {MPI_UNSIGNED_SHORT, MPISNAP__ELEM_USHORT},
+      {MPI_INT, MPISNAP__ELEM_INT},
+      {MPI_UNSIGNED, MPISNAP__ELEM_UINT},
+      {MPI_LONG, MPISNAP__ELEM_LONG},
+      {MPI_UNSIGNED_LONG, MPISNAP__ELEM_ULONG},
+      {MPI_LONG_LONG, MPISNAP__ELEM_LLONG},
+      {MPI_LONG_LONG_INT, MPISNAP__ELEM_LLONG},
+      {MPI_UNSIGNED_LONG_LONG, MPISNAP__ELEM_ULLONG},
+      {MPI_FLOAT, MPISNAP__ELEM_FLOAT},
+      {MPI_DOUBLE, MPISNAP__ELEM_DOUBLE},
+      {MPI_LONG_DOUBLE, MPISNAP__ELEM_LDOUBLE},
+      {MPI_INT8_T, MPISNAP__ELEM_INT8},
+      {MPI_UINT8_T, MPISNAP__ELEM_UINT8},
+      {MPI_INT16_T, MPISNAP__ELEM_INT16},
+      {MPI_UINT16_T, MPISNAP__ELEM_UINT16},
+      {MPI_INT32_T, MPISNAP__ELEM_INT32},
+      {MPI_UINT32_T, MPISNAP__ELEM_UINT32},
+      {MPI_INT64_T, MPISNAP__ELEM_INT64},
+      {MPI_UINT64_T, MPISNAP__ELEM_UINT64},
+  };
+
   sig[0] = '\0';
-  if (t == MPI_CHAR) return MPISNAP__ELEM_CHAR;
-  if (t == MPI_SIGNED_CHAR) return MPISNAP__ELEM_SCHAR;
-  if (t == MPI_UNSIGNED_CHAR || t == MPI_BYTE) return MPISNAP__ELEM_UCHAR;
-  if (t == MPI_SHORT) return MPISNAP__ELEM_SHORT;
-  if (t == MPI_UNSIGNED_SHORT) return MPISNAP__ELEM_USHORT;
-  if (t == MPI_INT) return MPISNAP__ELEM_INT;
-  if (t == MPI_UNSIGNED) return MPISNAP__ELEM_UINT;
-  if (t == MPI_LONG) return MPISNAP__ELEM_LONG;
-  if (t == MPI_UNSIGNED_LONG) return MPISNAP__ELEM_ULONG;
-  if (t == MPI_LONG_LONG || t == MPI_LONG_LONG_INT) return MPISNAP__ELEM_LLONG;
-  if (t == MPI_UNSIGNED_LONG_LONG) return MPISNAP__ELEM_ULLONG;
-  if (t == MPI_FLOAT) return MPISNAP__ELEM_FLOAT;
-  if (t == MPI_DOUBLE) return MPISNAP__ELEM_DOUBLE;
-  if (t == MPI_LONG_DOUBLE) return MPISNAP__ELEM_LDOUBLE;
-  if (t == MPI_INT8_T) return MPISNAP__ELEM_INT8;
-  if (t == MPI_UINT8_T) return MPISNAP__ELEM_UINT8;
-  if (t == MPI_INT16_T) return MPISNAP__ELEM_INT16;
-  if (t == MPI_UINT16_T) return MPISNAP__ELEM_UINT16;
-  if (t == MPI_INT32_T) return MPISNAP__ELEM_INT32;
-  if (t == MPI_UINT32_T) return MPISNAP__ELEM_UINT32;
-  if (t == MPI_INT64_T) return MPISNAP__ELEM_INT64;
-  if (t == MPI_UINT64_T) return MPISNAP__ELEM_UINT64;
+  for (size_t i = 0; i < sizeof(basic) / sizeof(basic[0]); i++)
+    if (t == basic[i].type)
+      return basic[i].elem;
   /* A derived datatype: stored packed, as bytes, with its signature:
    * the type's size and extent, enough to refuse a different type on
    * restore. */
@@ -65,14 +76,9 @@ MPISNAP_EXTERN int mpisnap_protect(const char *name, void *ptr, size_t count,
     if (strcmp(k->vars[i].name, name) == 0)
       v = &k->vars[i];
   if (v == NULL) {
-    if (k->nvars == k->capvars) {
-      size_t ncap = k->capvars ? 2 * k->capvars : 16;
-      mpisnap__pvar *p = realloc(k->vars, ncap * sizeof(*p));
-      if (p == NULL)
-        return MPISNAP_ENOMEM;
-      k->vars = p;
-      k->capvars = ncap;
-    }
+    if (mpisnap__grow((void **)&k->vars, &k->capvars, k->nvars + 1,
+                      sizeof(*k->vars)) != 0)
+      return MPISNAP_ENOMEM;
     v = &k->vars[k->nvars++];
     memset(v, 0, sizeof(*v));
     snprintf(v->name, sizeof(v->name), "%s", name);

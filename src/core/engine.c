@@ -375,14 +375,6 @@ mpisnap__in_counters mpisnap__engine_in_counters(const mpisnap__engine *e,
   return in < e->nin ? e->in[in].cur : zero;
 }
 
-uint64_t mpisnap__engine_total_sent(const mpisnap__engine *e, uint32_t out) {
-  return out < e->nout ? e->out[out].sent : 0;
-}
-
-uint64_t mpisnap__engine_total_consumed(const mpisnap__engine *e, uint32_t in) {
-  return in < e->nin ? e->in[in].consumed : 0;
-}
-
 uint64_t mpisnap__engine_in_epoch(const mpisnap__engine *e, uint32_t in) {
   return in < e->nin ? e->in[in].epoch : 0;
 }

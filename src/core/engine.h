@@ -160,9 +160,6 @@ uint64_t mpisnap__engine_sent_before_record(const mpisnap__engine *e,
                                             uint32_t out);
 mpisnap__in_counters mpisnap__engine_in_counters(const mpisnap__engine *e,
                                                  uint32_t in);
-/* Totals since the engine started (or since the restored base). */
-uint64_t mpisnap__engine_total_sent(const mpisnap__engine *e, uint32_t out);
-uint64_t mpisnap__engine_total_consumed(const mpisnap__engine *e, uint32_t in);
 /* Id of the last marker seen on incoming channel in. */
 uint64_t mpisnap__engine_in_epoch(const mpisnap__engine *e, uint32_t in);
 /* Markers this rank sent for the current (or last) snapshot. */

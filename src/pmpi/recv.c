@@ -1,5 +1,8 @@
-/* The receive and probe families: every receive is matched by the layer
- * against the messages it has taken off the shadow, in MPI's order. */
+/* The receive and probe families.  While no snapshot is active here and
+ * the layer holds nothing the receive must match first, a receive goes
+ * straight to MPI on the current epoch's shadow (fast.c); otherwise the
+ * layer matches it against the messages it has taken off the shadows, in
+ * MPI's order (match.c). */
 #include <stdlib.h>
 
 #include "pmpi/layer.h"

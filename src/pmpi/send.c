@@ -8,7 +8,8 @@
 #include "pmpi/layer.h"
 
 enum { MODE_STD = 0, MODE_BUF = 1, MODE_SYNC = 2 };
-enum { SUPPRESSED = -1 }; /* post_send: not sent, by design */
+enum { SUPPRESSED = -1 };   /* post_send: not sent, by design */
+enum { TO_PROC_NULL = -2 }; /* send_begin: nothing to send */
 
 /* Snapshot traffic advances in every call: cheaply while a snapshot is
  * active here, and now and then otherwise to notice a new one. */
@@ -60,17 +61,27 @@ static int may_block_in_mpi(void) {
   return mpisnap__g.fast && mpisnap__g.recv_armed == 0;
 }
 
-static int send_blocking(const void *buf, int count, MPI_Datatype type,
-                         int dest, int tag, MPI_Comm comm, int mode) {
-  mpisnap__comm *c = mpisnap__enter(comm);
-  MPI_Request req;
-  int rc;
+/* The start of every send: the communicator's record in *cp, and
+ * MPI_SUCCESS, TO_PROC_NULL (nothing to send), or the error to return. */
+static int send_begin(MPI_Comm comm, int dest, int tag, mpisnap__comm **cp) {
+  mpisnap__comm *c = *cp = mpisnap__enter(comm);
 
   if (c == NULL)
     return MPI_ERR_COMM;
   if (dest == MPI_PROC_NULL)
-    return MPI_SUCCESS;
+    return TO_PROC_NULL;
   MPISNAP__CHECK_TAG(c, tag);
+  return MPI_SUCCESS;
+}
+
+static int send_blocking(const void *buf, int count, MPI_Datatype type,
+                         int dest, int tag, MPI_Comm comm, int mode) {
+  mpisnap__comm *c;
+  MPI_Request req;
+  int rc = send_begin(comm, dest, tag, &c);
+
+  if (rc != MPI_SUCCESS)
+    return rc == TO_PROC_NULL ? MPI_SUCCESS : rc;
   /* A buffered send completes locally by definition. */
   if (mode == MODE_BUF || (mode == MODE_STD && may_block_in_mpi())) {
     rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
@@ -107,15 +118,12 @@ static int done_request(MPI_Request *request, int persistent) {
 static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
                             int dest, int tag, MPI_Comm comm, int mode,
                             MPI_Request *request) {
-  mpisnap__comm *c = mpisnap__enter(comm);
+  mpisnap__comm *c;
   mpisnap__req *r;
-  int rc;
+  int rc = send_begin(comm, dest, tag, &c);
 
-  if (c == NULL)
-    return MPI_ERR_COMM;
-  if (dest == MPI_PROC_NULL)
-    return done_request(request, 0);
-  MPISNAP__CHECK_TAG(c, tag);
+  if (rc != MPI_SUCCESS)
+    return rc == TO_PROC_NULL ? done_request(request, 0) : rc;
   rc = post_send(buf, count, type, dest, tag, c, mode, request);
   if (rc != MPI_SUCCESS && rc != SUPPRESSED)
     return mpisnap__raise(c, rc);
@@ -151,15 +159,12 @@ static int send_init_real(mpisnap__req *r) {
 
 static int send_init(const void *buf, int count, MPI_Datatype type, int dest,
                      int tag, MPI_Comm comm, int mode, MPI_Request *request) {
-  mpisnap__comm *c = mpisnap__enter(comm);
+  mpisnap__comm *c;
   mpisnap__req *r;
-  int rc;
+  int rc = send_begin(comm, dest, tag, &c);
 
-  if (c == NULL)
-    return MPI_ERR_COMM;
-  if (dest == MPI_PROC_NULL)
-    return done_request(request, 1);
-  MPISNAP__CHECK_TAG(c, tag);
+  if (rc != MPI_SUCCESS)
+    return rc == TO_PROC_NULL ? done_request(request, 1) : rc;
   if (dest < 0 || dest >= c->size)
     return mpisnap__raise(c, MPI_ERR_RANK);
   r = mpisnap__req_new(MPISNAP__REQ_SEND);

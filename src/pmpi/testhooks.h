@@ -11,12 +11,15 @@
  *                           point-to-point calls (a per-rank seeded random
  *                           draw), initiates a snapshot: snapshots run
  *                           continuously from random ranks.
- *   At MPI_Finalize, whenever any snapshot ran, the layer completes the
- *   active one, gathers every finished snapshot's per-channel counters and
- *   checks sent-before-record = consumed-before-record + logged - early on
- *   every channel; rank 0 prints
- *     "mpisnap: N snapshots checked on M channels, all balanced"
- *   and an imbalance aborts the job with a message naming the channel.
+ *   At the end of every snapshot each rank checks, on every incoming
+ *   channel, sent-before-record (from the channel's marker) =
+ *   consumed-before-record + logged - early, and names an unbalanced
+ *   channel on stderr at once.  At MPI_Finalize, whenever any snapshot
+ *   ran, the layer completes the active one and sums the checks; with
+ *   MPISNAP_VERBOSE, rank 0 prints to stderr
+ *     "mpisnap: N snapshots checked on M channels, all balanced (...)"
+ *   and after any imbalance every rank exits with status 71 (after
+ *   MPI_Finalize, so the job ends cleanly and the status tells).
  */
 #ifndef MPISNAP_PMPI_TESTHOOKS_H
 #define MPISNAP_PMPI_TESTHOOKS_H
