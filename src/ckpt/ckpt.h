@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 #include "mpisnap.h"
 #include "pmpi/layer.h"
 

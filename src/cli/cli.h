@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 /* Exit statuses: what was asked holds, it does not (or an error stopped
  * us), or the command line was wrong. */

@@ -7,8 +7,8 @@
  * failure the context keeps that code and message, so callers can chain
  * calls and return the context's code at the end.  No MPI calls: these run
  * in the writer thread. */
-#ifndef MPISNAP_CKPT_H5UTIL_H
-#define MPISNAP_CKPT_H5UTIL_H
+#ifndef MPISNAP_FORMAT_H5UTIL_H
+#define MPISNAP_FORMAT_H5UTIL_H
 
 #include <hdf5.h>
 #include <stddef.h>
@@ -115,4 +115,4 @@ int mpisnap__h5_slab(mpisnap__h5 *h, hid_t d, const char *obj, uint64_t off,
  * are recorded in h (a failed close can mean lost data when writing). */
 void mpisnap__h5_drop(mpisnap__h5 *h, hid_t id);
 
-#endif /* MPISNAP_CKPT_H5UTIL_H */
+#endif /* MPISNAP_FORMAT_H5UTIL_H */

@@ -5,7 +5,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* fallocate */
 #endif
-#include "ckpt/h5util.h"
+#include "format/h5util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 #include "mpisnap_errno.h"
 
 /* --- Context and errors --------------------------------------------------- */

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ckpt/h5util.h"
-#include "ckpt/part.h"
+#include "format/h5util.h"
+#include "format/part.h"
 #include "mpisnap_errno.h"
 
 #define META_FORMAT "mpisnap-checkpoint"

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/h5table.h"
-#include "ckpt/h5util.h"
-#include "ckpt/part.h"
+#include "format/h5table.h"
+#include "format/h5util.h"
+#include "format/part.h"
 #include "mpisnap_errno.h"
 
 #define RANK_FORMAT "mpisnap-rank"

@@ -12,8 +12,8 @@
  * The commit is the rename of the .partial directory to its final name.
  *
  * Everything here is free of MPI calls: the writer thread uses it. */
-#ifndef MPISNAP_CKPT_PART_H
-#define MPISNAP_CKPT_PART_H
+#ifndef MPISNAP_FORMAT_PART_H
+#define MPISNAP_FORMAT_PART_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -185,4 +185,4 @@ uint32_t mpisnap__crc32c(uint32_t crc, const void *buf, size_t len);
 /* The same without the SSE4.2 instruction (for the tests). */
 uint32_t mpisnap__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-#endif /* MPISNAP_CKPT_PART_H */
+#endif /* MPISNAP_FORMAT_PART_H */

@@ -2,7 +2,7 @@
  * directories and rank files, listing the checkpoints of a directory, and
  * CRC-32C.  Nothing here touches MPI or HDF5, so the writer thread, the
  * restart code and the command-line tool can all use it. */
-#include "ckpt/part.h"
+#include "format/part.h"
 
 #include <dirent.h>
 #include <errno.h>
