@@ -469,20 +469,6 @@ int mpisnap__h5_read_1d(mpisnap__h5 *h, hid_t d, const char *obj,
   return h->rc;
 }
 
-int mpisnap__h5_get_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
-                       const char *name, hid_t mtype, size_t msize,
-                       uint64_t *n, void **buf, uint32_t *crc)
-{
-  hid_t d;
-  *buf = NULL;
-  if (mpisnap__h5_open_1d(h, loc, obj, name, n, &d) == 0)
-    mpisnap__h5_read_1d(h, d, obj, mtype, msize, *n, buf, crc);
-  mpisnap__h5_drop(h, d);
-  if (h->rc != 0)
-    *n = 0;
-  return h->rc;
-}
-
 int mpisnap__h5_slab(mpisnap__h5 *h, hid_t d, const char *obj, uint64_t off,
                      uint64_t len, void *buf, int write)
 {

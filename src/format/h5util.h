@@ -101,10 +101,6 @@ int mpisnap__h5_open_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
 int mpisnap__h5_read_1d(mpisnap__h5 *h, hid_t d, const char *obj,
                         hid_t mtype, size_t msize, uint64_t n, void **buf,
                         uint32_t *crc);
-/* mpisnap__h5_open_1d, mpisnap__h5_read_1d, and close. */
-int mpisnap__h5_get_1d(mpisnap__h5 *h, hid_t loc, const char *obj,
-                       const char *name, hid_t mtype, size_t msize,
-                       uint64_t *n, void **buf, uint32_t *crc);
 
 /* Writes (write set) or reads len bytes at element off of the 1-D byte
  * dataset d. */
