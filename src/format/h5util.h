@@ -35,16 +35,23 @@ void mpisnap__h5_begin(mpisnap__h5 *h, const char *path, char *err,
  * context's code. */
 int mpisnap__h5_end(mpisnap__h5 *h);
 
+/* The description of HDF5's innermost error (the one that says what was
+ * actually wrong), in buf of MPISNAP__H5_DETAIL_MAX bytes; "" if none. */
+#define MPISNAP__H5_DETAIL_MAX 160
+void mpisnap__h5_detail(char *buf);
+
 /* Records an error (only the first one sticks) as "PATH: <fmt...>",
  * followed by HDF5's innermost error description when with_hdf5 is set.
  * Returns the context's code, which is code unless an error came first. */
 int mpisnap__h5_fail(mpisnap__h5 *h, int code, int with_hdf5, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));
 
-/* Writer: creates h->path (fails if it exists) with the sec2 driver and
+/* Files (h5file.c).
+ *
+ * Writer: creates h->path (fails if it exists) with the sec2 driver and
  * holds `need` bytes of disk for it, at least as many as the finished file
  * takes, so that HDF5 never meets a full disk half way through the file:
- * it handles that badly (see h5util.c).  A disk without that much room
+ * it handles that badly (see h5file.c).  A disk without that much room
  * fails here, cleanly, with ENOSPC's message. */
 int mpisnap__h5_create(mpisnap__h5 *h, uint64_t need);
 /* Writer: flushes and closes the file, then fsyncs it and its directory.
