@@ -1,7 +1,8 @@
-/* Helpers shared by the rank-file and master-file code (h5part.c,
- * h5meta.c): one context per file that silences HDF5's error printing,
- * keeps the first error with a message naming the file and the object,
- * and small checked wrappers for attributes and 1-D datasets.
+/* Helpers shared by the rank-file and master-file code (h5part_write.c,
+ * h5part_read.c, h5meta.c): one context per file that silences HDF5's
+ * error printing, keeps the first error with a message naming the file
+ * and the object, and small checked wrappers for attributes and 1-D
+ * datasets.
  *
  * Every helper returns 0 or a negative MPISNAP_E* code; after the first
  * failure the context keeps that code and message, so callers can chain
