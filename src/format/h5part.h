@@ -9,12 +9,9 @@
 
 #include "format/part.h"
 
-#define MPISNAP__RANK_FORMAT "mpisnap-rank"
 /* The channel payload is moved through a buffer of this size, so a million
  * small messages cost a few hundred HDF5 calls, not a million. */
 #define MPISNAP__WINDOW (4u << 20)
-
-static const char *const mpisnap__mode_names[] = {"collective", "independent"};
 
 /* The HDF5 native type of an element kind, or a negative id for a kind this
  * version does not know.  Bytes are stored as unsigned chars. */

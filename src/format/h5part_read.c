@@ -13,29 +13,13 @@
 
 static int get_root(mpisnap__h5 *h, mpisnap__part *p)
 {
-  hid_t f = h->file;
   char mode[32];
-  mpisnap__h5_get_u64(h, f, "/", "id", &p->id);
-  mpisnap__h5_get_u64(h, f, "/", "parent", &p->parent);
-  mpisnap__h5_get_i32(h, f, "/", "rank", &p->rank);
-  mpisnap__h5_get_i32(h, f, "/", "nranks", &p->nranks);
-  mpisnap__h5_get_str(h, f, "/", "mode", mode, sizeof mode);
-  mpisnap__h5_get_i32(h, f, "/", "mode_code", &p->mode);
-  mpisnap__h5_get_i32(h, f, "/", "exact", &p->exact);
-  mpisnap__h5_get_u64(h, f, "/", "point_index", &p->point_index);
-  mpisnap__h5_get_f64(h, f, "/", "stall_seconds", &p->stall_seconds);
-  mpisnap__h5_get_f64(h, f, "/", "write_seconds", &p->write_seconds);
-  mpisnap__h5_get_str(h, f, "/", "program", p->program, sizeof p->program);
-  if (h->rc != 0)
+  if (mpisnap__h5_get_root(h, &mpisnap__rank_root, p, mode, sizeof mode))
     return h->rc;
   if (p->nranks < 1 || p->rank < 0 || p->rank >= p->nranks)
     return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "/: rank %d of %d",
                             (int)p->rank, (int)p->nranks);
-  if (p->mode < 0 || p->mode > 1 || strcmp(mode, mpisnap__mode_names[p->mode]) != 0)
-    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
-                            "/: mode \"%s\" and mode_code %d disagree", mode,
-                            (int)p->mode);
-  return 0;
+  return mpisnap__h5_check_mode(h, mode, p->mode);
 }
 
 /* The name of the i-th link of g, in creation order when the group keeps
@@ -282,7 +266,7 @@ static int part_read(const char *path, mpisnap__part *p, char *err,
     return mpisnap__h5_end(&h);
   }
   memset(p, 0, sizeof *p);
-  if (mpisnap__h5_open(&h, MPISNAP__RANK_FORMAT) == 0 && get_root(&h, p) == 0) {
+  if (mpisnap__h5_open(&h, mpisnap__rank_root.format) == 0 && get_root(&h, p) == 0) {
     if (!whole)
       get_collectives(&h, p);
     else if (get_vars(&h, p) == 0)

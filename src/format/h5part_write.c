@@ -148,25 +148,6 @@ static int put_channels(mpisnap__h5 *h, const mpisnap__part *p)
   return h->rc;
 }
 
-static int put_root(mpisnap__h5 *h, const mpisnap__part *p)
-{
-  hid_t f = h->file;
-  mpisnap__h5_put_str(h, f, "/", "mpisnap_format", MPISNAP__RANK_FORMAT);
-  mpisnap__h5_put_i32(h, f, "/", "format_version", MPISNAP_FORMAT_VERSION);
-  mpisnap__h5_put_u64(h, f, "/", "id", p->id);
-  mpisnap__h5_put_u64(h, f, "/", "parent", p->parent);
-  mpisnap__h5_put_i32(h, f, "/", "rank", p->rank);
-  mpisnap__h5_put_i32(h, f, "/", "nranks", p->nranks);
-  mpisnap__h5_put_str(h, f, "/", "mode", mpisnap__mode_names[p->mode]);
-  mpisnap__h5_put_i32(h, f, "/", "mode_code", p->mode);
-  mpisnap__h5_put_i32(h, f, "/", "exact", p->exact);
-  mpisnap__h5_put_u64(h, f, "/", "point_index", p->point_index);
-  mpisnap__h5_put_f64(h, f, "/", "stall_seconds", p->stall_seconds);
-  mpisnap__h5_put_f64(h, f, "/", "write_seconds", p->write_seconds);
-  mpisnap__h5_put_str(h, f, "/", "program", p->program);
-  return h->rc;
-}
-
 static int check_part(mpisnap__h5 *h, const mpisnap__part *p)
 {
   if (p->nranks < 1 || p->rank < 0 || p->rank >= p->nranks ||
@@ -204,7 +185,7 @@ int mpisnap__part_write(const char *path, const mpisnap__part *p, char *err,
     return mpisnap__h5_end(&h);
   }
   if (check_part(&h, p) == 0 && mpisnap__h5_create(&h, space_needed(p)) == 0 &&
-      put_root(&h, p) == 0) {
+      mpisnap__h5_put_root(&h, &mpisnap__rank_root, p) == 0) {
     hid_t vars = make_group(&h, "/vars");
     for (size_t i = 0; i < p->nvars && h.rc == 0; i++)
       put_var(&h, vars, &p->vars[i]);

@@ -91,6 +91,43 @@ int mpisnap__h5_get_f64(mpisnap__h5 *h, hid_t loc, const char *obj,
 int mpisnap__h5_get_str(mpisnap__h5 *h, hid_t loc, const char *obj,
                         const char *name, char *buf, size_t cap);
 
+/* The root attributes of a file (h5root.c): one list per kind of file,
+ * which its writer and its reader both go through. */
+enum mpisnap__attr_type {
+  MPISNAP__ATTR_U64, MPISNAP__ATTR_I32, MPISNAP__ATTR_F64,
+  MPISNAP__ATTR_STR,  /* a char array of size bytes, NUL terminated */
+  MPISNAP__ATTR_MODE  /* the int32 mode code at off, spelt out as text */
+};
+
+typedef struct mpisnap__attr {
+  const char *name;
+  int type;     /* enum mpisnap__attr_type */
+  size_t off;   /* of the member in the struct the file is read into */
+  size_t size;  /* of that member */
+} mpisnap__attr;
+
+typedef struct mpisnap__root {
+  const char *format;     /* the value of the attribute mpisnap_format */
+  size_t n;
+  const mpisnap__attr *a; /* in the order they are written */
+} mpisnap__root;
+
+extern const mpisnap__root mpisnap__rank_root; /* of an mpisnap__part */
+extern const mpisnap__root mpisnap__meta_root; /* of an mpisnap__meta */
+
+/* Writes mpisnap_format, format_version, then the attributes of r, with the
+ * values of the struct s, to the root of h->file. */
+int mpisnap__h5_put_root(mpisnap__h5 *h, const mpisnap__root *r,
+                         const void *s);
+/* Reads the attributes of r from the root of h->file into the struct s
+ * (mpisnap__h5_open has checked mpisnap_format and format_version), and
+ * the mode's name into mode (len bytes): the caller checks it with
+ * mpisnap__h5_check_mode after its own checks of s. */
+int mpisnap__h5_get_root(mpisnap__h5 *h, const mpisnap__root *r, void *s,
+                         char *mode, size_t len);
+/* MPISNAP_ECORRUPT unless mode is the name of the mode code. */
+int mpisnap__h5_check_mode(mpisnap__h5 *h, const char *mode, int32_t code);
+
 /* Creates the contiguous 1-D dataset loc/name of n elements (file type
  * ftype, memory type mtype), writes buf (unless it is NULL: then the
  * caller writes the data, see mpisnap__h5_slab), and attaches crc32c.  If dset is
