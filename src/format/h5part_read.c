@@ -207,50 +207,36 @@ static int get_payload(mpisnap__h5 *h, hid_t ch, mpisnap__part *p,
   return h->rc;
 }
 
-static int get_channels(mpisnap__h5 *h, mpisnap__part *p)
+/* Reads table t of /channels: its rows, or NULL (and *n 0) when it is
+ * empty or cannot be read, which h records. */
+static void *get_table(mpisnap__h5 *h, hid_t ch, const mpisnap__table *t,
+                       size_t *n)
+{
+  void *rows = NULL;
+  mpisnap__table_get(h, ch, t, &rows, n);
+  return rows;
+}
+
+/* Reads the tables of /channels: all of them, or (whole == 0) only the
+ * collectives, which is what the commit's check needs. */
+static int get_channels(mpisnap__h5 *h, mpisnap__part *p, int whole)
 {
   hid_t ch = H5Gopen2(h->file, "/channels", H5P_DEFAULT);
   if (ch < 0)
     return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1,
                             "group /channels: cannot open");
-  void *rows = NULL;
-  size_t n = 0;
-  if (mpisnap__table_get(h, ch, &mpisnap__tab_messages, &rows, &n) == 0)
-    get_payload(h, ch, p, rows, n);
-  free(rows);
-  if (mpisnap__table_get(h, ch, &mpisnap__tab_counters, &rows, &n) == 0) {
-    p->counts = rows;
-    p->ncounts = n;
+  if (whole) {
+    size_t n = 0;
+    mpisnap__msgrow *rows = get_table(h, ch, &mpisnap__tab_messages, &n);
+    if (h->rc == 0)
+      get_payload(h, ch, p, rows, n);
+    free(rows);
+    p->counts = get_table(h, ch, &mpisnap__tab_counters, &p->ncounts);
+    p->early = get_table(h, ch, &mpisnap__tab_early, &p->nearly);
   }
-  if (mpisnap__table_get(h, ch, &mpisnap__tab_early, &rows, &n) == 0) {
-    p->early = rows;
-    p->nearly = n;
-  }
-  if (mpisnap__table_get(h, ch, &mpisnap__tab_collectives, &rows, &n) == 0) {
-    p->coll = rows;
-    p->ncoll = n;
-  }
-  if (mpisnap__table_get(h, ch, &mpisnap__tab_determinants, &rows, &n) == 0) {
-    p->det = rows;
-    p->ndet = n;
-  }
-  mpisnap__h5_drop(h, ch);
-  return h->rc;
-}
-
-/* Only the collectives table of /channels (the commit's check). */
-static int get_collectives(mpisnap__h5 *h, mpisnap__part *p) {
-  hid_t ch = H5Gopen2(h->file, "/channels", H5P_DEFAULT);
-  void *rows = NULL;
-  size_t n = 0;
-
-  if (ch < 0)
-    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1,
-                            "group /channels: cannot open");
-  if (mpisnap__table_get(h, ch, &mpisnap__tab_collectives, &rows, &n) == 0) {
-    p->coll = rows;
-    p->ncoll = n;
-  }
+  p->coll = get_table(h, ch, &mpisnap__tab_collectives, &p->ncoll);
+  if (whole)
+    p->det = get_table(h, ch, &mpisnap__tab_determinants, &p->ndet);
   mpisnap__h5_drop(h, ch);
   return h->rc;
 }
@@ -266,12 +252,9 @@ static int part_read(const char *path, mpisnap__part *p, char *err,
     return mpisnap__h5_end(&h);
   }
   memset(p, 0, sizeof *p);
-  if (mpisnap__h5_open(&h, mpisnap__rank_root.format) == 0 && get_root(&h, p) == 0) {
-    if (!whole)
-      get_collectives(&h, p);
-    else if (get_vars(&h, p) == 0)
-      get_channels(&h, p);
-  }
+  if (mpisnap__h5_open(&h, mpisnap__rank_root.format) == 0 &&
+      get_root(&h, p) == 0 && (!whole || get_vars(&h, p) == 0))
+    get_channels(&h, p, whole);
   mpisnap__h5_close(&h);
   if (h.rc != 0)
     mpisnap__part_clear(p);
