@@ -76,7 +76,12 @@ int cli_all_digits(const char *s);
  * directory.  On failure reports why and returns CLI_FAIL. */
 int cli_open_dir(const char *cmd, const char *arg, char *out, size_t len);
 
-enum cli_kind { CLI_COMMITTED, CLI_PARTIAL, CLI_DELETING };
+/* The format's states, by their entry names (mpisnap__ckpt_parse). */
+enum cli_kind {
+  CLI_COMMITTED = MPISNAP__CKPT_COMMITTED,
+  CLI_PARTIAL = MPISNAP__CKPT_PARTIAL,
+  CLI_DELETING = MPISNAP__CKPT_DELETING
+};
 
 typedef struct cli_entry {
   uint64_t id;
