@@ -53,9 +53,6 @@ static const char help[] =
   "--dry-run, could be), 1 when something could not be removed or DIR is\n"
   "bad, 2 for a wrong command line (including --keep 0).\n";
 
-static const char *const kind_state[] = {"committed", "incomplete",
-                                         "deleting"};
-
 typedef struct pruner {
   const char *dir;
   int dfd;      /* the directory, for the *at() calls and its fsync */
@@ -229,7 +226,7 @@ static void report(pruner *p, uint64_t keep)
       cli_json_begin_obj(&j, NULL);
       cli_json_u64(&j, "id", p->removed[i]->id);
       cli_json_str(&j, "name", p->removed[i]->name);
-      cli_json_str(&j, "state", kind_state[p->removed[i]->kind]);
+      cli_json_str(&j, "state", cli_kind_name(p->removed[i]->kind));
       cli_json_end_obj(&j);
     }
     cli_json_end_arr(&j);

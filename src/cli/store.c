@@ -134,6 +134,16 @@ int cli_scan(const char *dir, cli_entry **out)
   return n;
 }
 
+const char *cli_kind_name(int kind)
+{
+  static const char *const names[] = {
+    [CLI_COMMITTED] = "committed", [CLI_PARTIAL] = "incomplete",
+    [CLI_DELETING] = "deleting"};
+  if (kind < 0 || (size_t)kind >= sizeof names / sizeof names[0])
+    return "unknown";
+  return names[kind];
+}
+
 const cli_entry *cli_find(const cli_entry *e, int n, int kind, uint64_t id)
 {
   for (int i = 0; i < n; i++)
