@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "format/part.h"
 #include "mpisnap_errno.h"
 
@@ -127,34 +128,37 @@ static void release_space(mpisnap__h5 *h)
   close(fd);
 }
 
-/* fsync of path (a file, or with dir set a directory), so the data and
- * the directory entry survive a crash of the node. */
-static int sync_path(mpisnap__h5 *h, const char *path, int dir)
+/* fsync of the file, so that its data survive a crash of the node. */
+static int sync_file(mpisnap__h5 *h)
 {
-  int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  int fd = open(h->path, O_RDONLY);
   if (fd < 0)
     return mpisnap__h5_fail(h, MPISNAP_EIO, 0, "cannot open %s to fsync: %s",
-                            path, strerror(errno));
+                            h->path, strerror(errno));
   int r = fsync(fd), e = errno;
   close(fd);
   if (r != 0)
-    return mpisnap__h5_fail(h, MPISNAP_EIO, 0, "fsync of %s: %s", path,
+    return mpisnap__h5_fail(h, MPISNAP_EIO, 0, "fsync of %s: %s", h->path,
                             strerror(e));
   return 0;
 }
 
+/* fsync of the file's directory, so that its entry survives too. */
 static int sync_parent(mpisnap__h5 *h)
 {
-  char dir[4096];
+  char dir[4096] = ".";
   const char *slash = strrchr(h->path, '/');
-  if (slash == NULL)
-    return sync_path(h, ".", 1);
-  size_t len = slash == h->path ? 1 : (size_t)(slash - h->path);
-  if (len >= sizeof dir)
-    return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "path too long");
-  memcpy(dir, h->path, len);
-  dir[len] = '\0';
-  return sync_path(h, dir, 1);
+  if (slash != NULL) {
+    size_t len = slash == h->path ? 1 : (size_t)(slash - h->path);
+    if (len >= sizeof dir)
+      return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "path too long");
+    memcpy(dir, h->path, len);
+    dir[len] = '\0';
+  }
+  if (mpisnap__fsync_dir(dir) != 0)
+    return mpisnap__h5_fail(h, MPISNAP_EIO, 0, "fsync of %s: %s", dir,
+                            strerror(errno));
+  return 0;
 }
 
 int mpisnap__h5_finish_write(mpisnap__h5 *h)
@@ -168,7 +172,7 @@ int mpisnap__h5_finish_write(mpisnap__h5 *h)
   }
   if (h->rc == 0)
     release_space(h);
-  if (h->rc == 0 && sync_path(h, h->path, 0) == 0)
+  if (h->rc == 0 && sync_file(h) == 0)
     sync_parent(h);
   /* A half-written file must not stay behind: a retry creates it again
    * with EXCL, and a reader must never mistake it for a good one. */
