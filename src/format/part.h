@@ -197,6 +197,18 @@ int mpisnap__list_committed(const char *dir, uint64_t **ids);
  * reused). */
 uint64_t mpisnap__max_id(const char *dir);
 
+/* Removes checkpoint id of dir in the given state.  A committed one is
+ * first renamed out of the committed namespace, to .ckpt-NNNNNN.deleting
+ * (a stale one of the same id in the way is removed first), and the
+ * directory fsynced, and only then are its files deleted: a crash half way
+ * leaves a .deleting directory, never a torn checkpoint under a committed
+ * name.  A partial or deleting one is deleted directly.  Symbolic links
+ * are removed, never followed.  Returns 0; MPISNAP_ENOENT if it is not
+ * there; MPISNAP_EIO (or MPISNAP_EINVAL) with errno set; on error, why
+ * (len bytes, may be NULL) says what failed. */
+int mpisnap__ckpt_remove(const char *dir, uint64_t id, int state, char *why,
+                         size_t len);
+
 /* --- CRC-32C (part.c) ----------------------------------------------------- */
 
 /* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
