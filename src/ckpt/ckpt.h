@@ -8,9 +8,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "ckpt/part.h"
 #include "common/array.h"
 #include "common/env.h"
+#include "format/part.h"
 #include "mpisnap.h"
 #include "pmpi/iface.h"
 

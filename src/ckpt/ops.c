@@ -4,7 +4,6 @@
  * safe points. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,34 +151,22 @@ void mpisnap__ck_ops_poll(void) {
 
 /* ---- retention ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 /* Remove one committed checkpoint: first renamed out of the committed
  * namespace, so a crash half-way never leaves a half checkpoint that looks
  * committed. */
 int mpisnap__ck_remove(const char *dir, uint64_t id) {
-  char from[2100], to[2200];
-
-  mpisnap__ckpt_dirname(from, sizeof(from), dir, id, 0);
-  snprintf(to, sizeof(to), "%s/.ckpt-%06llu.deleting", dir,
-           (unsigned long long)id);
-  if (rename(from, to) != 0)
-    return MPISNAP_EIO;
-  return nftw(to, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : MPISNAP_EIO;
+  /* The format's remover, shared with mpisnap prune, also makes the
+   * rename durable before it deletes anything; errno says why it failed. */
+  return mpisnap__ckpt_remove(dir, id, MPISNAP__CKPT_COMMITTED, NULL, 0) == 0
+             ? 0
+             : MPISNAP_EIO;
 }
 
 /* Remove an abandoned checkpoint's partial directory. */
 void mpisnap__ck_remove_partial(const char *dir, uint64_t id) {
-  char path[2100];
-
-  mpisnap__ckpt_dirname(path, sizeof(path), dir, id, 1);
-  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  /* Best effort: a partial left behind is never restarted from, and
+   * mpisnap prune --partial removes it. */
+  (void)mpisnap__ckpt_remove(dir, id, MPISNAP__CKPT_PARTIAL, NULL, 0);
 }
 
 /* Rank 0, after a commit: keep the newest MPISNAP_KEEP checkpoints, and

@@ -219,17 +219,9 @@ static void check_channels(cli_check *ck, mpisnap__part *const *parts)
 
 /* One rank's count of collectives completed on one communicator. */
 typedef struct collseen {
-  uint64_t key, count;
-  int rank;
+  cli_seen at;
+  uint64_t count;
 } collseen;
-
-static int cmp_coll(const void *a, const void *b)
-{
-  const collseen *x = a, *y = b;
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
-  return x->rank - y->rank;
-}
 
 /* Independent mode: the library refuses to commit a checkpoint whose ranks
  * disagree on a communicator's count of completed collectives, because a
@@ -248,18 +240,18 @@ static void check_collectives(cli_check *ck, mpisnap__part *const *parts)
   }
   for (int r = 0; r < ck->meta.nranks; r++)
     for (size_t i = 0; i < parts[r]->ncoll; i++)
-      v[k++] = (collseen){parts[r]->coll[i].comm_key, parts[r]->coll[i].count,
-                          r};
+      v[k++] = (collseen){{parts[r]->coll[i].comm_key, r},
+                          parts[r]->coll[i].count};
   if (n > 1)
-    qsort(v, n, sizeof *v, cmp_coll);
+    qsort(v, n, sizeof *v, cli_cmp_seen);
   for (size_t i = 1; i < n; i++)
-    if (v[i].key == v[i - 1].key && v[i].count != v[i - 1].count) {
+    if (v[i].at.key == v[i - 1].at.key && v[i].count != v[i - 1].count) {
       char lab[24];
       problem(ck, "communicator %s: ranks %d and %d disagree on the "
               "collectives completed before the record (%" PRIu64 " and %"
-              PRIu64 ")", cli_comm_label(ck->meta.nranks, v[i].rank, v[i].key,
-                                         lab, sizeof lab),
-              v[i - 1].rank, v[i].rank, v[i - 1].count, v[i].count);
+              PRIu64 ")", cli_comm_label(ck->meta.nranks, v[i].at.rank,
+                                         v[i].at.key, lab, sizeof lab),
+              v[i - 1].at.rank, v[i].at.rank, v[i - 1].count, v[i].count);
       break;
     }
   free(v);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 /* Exit statuses: what was asked holds, it does not (or an error stopped
  * us), or the command line was wrong. */
@@ -76,7 +76,12 @@ int cli_all_digits(const char *s);
  * directory.  On failure reports why and returns CLI_FAIL. */
 int cli_open_dir(const char *cmd, const char *arg, char *out, size_t len);
 
-enum cli_kind { CLI_COMMITTED, CLI_PARTIAL, CLI_DELETING };
+/* The format's states, by their entry names (mpisnap__ckpt_parse). */
+enum cli_kind {
+  CLI_COMMITTED = MPISNAP__CKPT_COMMITTED,
+  CLI_PARTIAL = MPISNAP__CKPT_PARTIAL,
+  CLI_DELETING = MPISNAP__CKPT_DELETING
+};
 
 typedef struct cli_entry {
   uint64_t id;
@@ -93,6 +98,8 @@ int cli_scan(const char *dir, cli_entry **out);
  * (resolved into out).  Returns the count, or -1 after reporting why. */
 int cli_open_scan(const char *cmd, const char *arg, char *out, size_t len,
                   cli_entry **entries);
+/* How list and prune name a kind: "committed", "incomplete", "deleting". */
+const char *cli_kind_name(int kind);
 /* The first entry of the given kind and id, or NULL. */
 const cli_entry *cli_find(const cli_entry *e, int n, int kind, uint64_t id);
 
@@ -189,6 +196,15 @@ typedef struct cli_comms {
   size_t n;
   int nranks;
 } cli_comms;
+
+/* One rank's sighting of one communicator.  Structs that begin with one
+ * (what the rank has of the communicator follows) sort with cli_cmp_seen:
+ * by key, then rank. */
+typedef struct cli_seen {
+  uint64_t key;
+  int rank;
+} cli_seen;
+int cli_cmp_seen(const void *a, const void *b);
 
 /* Sorts a part's counters by communicator key, direction and peer, as
  * cli_counters and cli_comms_build need them. */

@@ -105,13 +105,13 @@ cli_tally cli_tally_get(const cli_tallies *t, uint64_t key, int src)
 /* One communicator seen by one rank: the largest peer it has counters
  * for. */
 typedef struct sighting {
-  uint64_t key;
-  int rank, max_peer;
+  cli_seen at;
+  int max_peer;
 } sighting;
 
-static int cmp_sighting(const void *a, const void *b)
+int cli_cmp_seen(const void *a, const void *b)
 {
-  const sighting *x = a, *y = b;
+  const cli_seen *x = a, *y = b;
   if (x->key != y->key)
     return x->key < y->key ? -1 : 1;
   return x->rank - y->rank;
@@ -136,7 +136,7 @@ static void resolve(cli_comm *m, const sighting *s)
     return;
   }
   for (int i = 0; i < m->nhave; i++)
-    w[i] = s[i].rank;
+    w[i] = s[i].at.rank;
   uint64_t h = hash_members(w, m->nhave);
   for (uint64_t d = 0; d < MAX_DUPS; d++)
     if ((h ^ (d * DUP_STEP)) == m->key) {
@@ -169,28 +169,29 @@ int cli_comms_build(cli_comms *c, mpisnap__part *const *parts, int nranks)
     const mpisnap__part *p = parts[r];
     for (size_t i = 0; p != NULL && i < p->ncounts; i++) {
       const mpisnap__chancount *k = &p->counts[i];
-      if (ns > 0 && s[ns - 1].rank == r && s[ns - 1].key == k->comm_key) {
+      if (ns > 0 && s[ns - 1].at.rank == r &&
+          s[ns - 1].at.key == k->comm_key) {
         if (k->peer > s[ns - 1].max_peer)
           s[ns - 1].max_peer = k->peer;
         continue;
       }
-      s[ns++] = (sighting){k->comm_key, r, k->peer};
+      s[ns++] = (sighting){{k->comm_key, r}, k->peer};
     }
   }
   if (ns > 1)
-    qsort(s, ns, sizeof *s, cmp_sighting);
+    qsort(s, ns, sizeof *s, cli_cmp_seen);
   for (size_t i = 0, j; i < ns; i = j) {
     cli_comm *m = &c->v[c->n++];
-    m->key = s[i].key;
+    m->key = s[i].at.key;
     m->size = s[i].max_peer < nranks ? s[i].max_peer + 1 : 0;
-    for (j = i; j < ns && s[j].key == m->key; j++) {
+    for (j = i; j < ns && s[j].at.key == m->key; j++) {
       m->nhave++;
       /* No communicator, not even the remote group of an
        * intercommunicator, has more ranks than the job. */
       if (s[j].max_peer < 0 || s[j].max_peer >= nranks) {
         m->size = 0;
         snprintf(m->why, sizeof m->why, "rank-%06d.h5 has counters for "
-                 "peer %d of it, in a job of %d ranks", s[j].rank,
+                 "peer %d of it, in a job of %d ranks", s[j].at.rank,
                  s[j].max_peer, nranks);
       } else if (s[j].max_peer + 1 != m->size && m->why[0] == '\0') {
         snprintf(m->why, sizeof m->why,

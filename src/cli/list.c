@@ -45,9 +45,6 @@ static const char help[] =
   "checkpoints are corrupt: see STATE), 1 when it could not, 2 for a wrong\n"
   "command line.\n";
 
-static const char *const kind_state[] = {"committed", "incomplete",
-                                         "deleting"};
-
 typedef struct row {
   const cli_entry *e;
   const char *state;
@@ -156,7 +153,7 @@ static int run(int argc, char **argv)
   }
   for (int i = 0; i < n; i++) {
     rows[i].e = &e[i];
-    rows[i].state = kind_state[e[i].kind];
+    rows[i].state = cli_kind_name(e[i].kind);
     if (e[i].kind != CLI_COMMITTED)
       continue;
     if (cli_check_ckpt(dir, e[i].id, quick, &rows[i].ck) != 0)

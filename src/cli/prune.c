@@ -1,23 +1,19 @@
 /* mpisnap prune: delete old checkpoints, keeping the newest N.
  *
- * A committed checkpoint is first renamed out of the committed namespace
- * (ckpt-NNNNNN to .ckpt-NNNNNN.deleting, the name the library's own
- * retention uses) and the rename made durable, and only then are its files
- * deleted: a crash half way leaves a .deleting directory, never a partial
- * checkpoint that looks committed. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
+ * A committed checkpoint is removed by the format's remover, the one the
+ * library's own retention uses: first renamed out of the committed
+ * namespace (ckpt-NNNNNN to .ckpt-NNNNNN.deleting) and the rename made
+ * durable, and only then are its files deleted, so a crash half way leaves
+ * a .deleting directory, never a partial checkpoint that looks committed. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
+#include "mpisnap_errno.h"
 
 #define CMD "prune"
-#define MAX_DEPTH 32
 
 static const char help[] =
   "mpisnap prune: delete old checkpoints, keeping the newest N.\n"
@@ -53,58 +49,13 @@ static const char help[] =
   "--dry-run, could be), 1 when something could not be removed or DIR is\n"
   "bad, 2 for a wrong command line (including --keep 0).\n";
 
-static const char *const kind_state[] = {"committed", "incomplete",
-                                         "deleting"};
-
 typedef struct pruner {
   const char *dir;
-  int dfd;      /* the directory, for the *at() calls and its fsync */
   int dry, json;
   const cli_entry **removed;
   size_t nremoved;
   cli_strs kept, notes, errors;
 } pruner;
-
-/* Removes name (a file, a symbolic link or a whole tree) under the
- * directory parent, never following symbolic links.  Already gone is
- * fine: the library's own retention may be removing it too. */
-static int remove_tree(int parent, const char *name, int depth)
-{
-  struct stat st;
-  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return errno == ENOENT ? 0 : -1;
-  if (!S_ISDIR(st.st_mode))
-    return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
-  if (depth > MAX_DEPTH) {
-    errno = ELOOP;
-    return -1;
-  }
-  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (d == NULL) {
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  /* The names are collected first: removing entries while readdir walks
-   * the directory may skip some. */
-  cli_strs names = {0};
-  for (struct dirent *e; (e = readdir(d)) != NULL;)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      cli_strs_addf(&names, "%s", e->d_name);
-  int rc = 0;
-  for (size_t i = 0; i < names.n && rc == 0; i++)
-    rc = remove_tree(dirfd(d), names.v[i], depth + 1);
-  int saved = errno;
-  closedir(d);
-  cli_strs_free(&names);
-  if (rc != 0) {
-    errno = saved;
-    return -1;
-  }
-  return unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0
-                                                                      : -1;
-}
 
 static void say(pruner *p, const cli_entry *e, const char *what)
 {
@@ -119,59 +70,36 @@ static void fail(pruner *p, const char *what, const char *why)
   cli_error(CMD, "cannot remove %s in %s: %s", what, p->dir, why);
 }
 
-/* Renames ckpt-NNNNNN to .ckpt-NNNNNN.deleting, makes that durable, then
- * deletes the tree. */
+/* The format's remover does it: rename to .ckpt-NNNNNN.deleting, fsync
+ * the directory, and only then delete the files. */
 static void remove_committed(pruner *p, const cli_entry *e)
 {
-  char to[64], what[96];
-  snprintf(to, sizeof to, ".ckpt-%06" PRIu64 ".deleting", e->id);
+  char what[96], why[CLI_MSG];
   snprintf(what, sizeof what, "checkpoint %" PRIu64 " (%s)", e->id, e->name);
   if (p->dry) {
     say(p, e, what);
     return;
   }
-  int rc = renameat(p->dfd, e->name, p->dfd, to);
-  if (rc != 0 && (errno == EEXIST || errno == ENOTEMPTY)) {
-    /* A stale .deleting of the same id is in the way: it is condemned
-     * already, so finish it first. */
-    if (remove_tree(p->dfd, to, 0) == 0)
-      rc = renameat(p->dfd, e->name, p->dfd, to);
-  }
-  if (rc != 0 && errno == ENOENT) {
+  int rc = mpisnap__ckpt_remove(p->dir, e->id, MPISNAP__CKPT_COMMITTED, why,
+                                sizeof why);
+  if (rc == MPISNAP_ENOENT)
     cli_strs_addf(&p->notes, "checkpoint %" PRIu64 " was already gone",
                   e->id);
-    return;
-  }
-  if (rc != 0) {
-    fail(p, what, strerror(errno));
-    return;
-  }
-  if (fsync(p->dfd) != 0) {
-    char why[256];
-    snprintf(why, sizeof why, "renamed to %s, but the directory could not "
-             "be synced (%s); its files were left: run prune again", to,
-             strerror(errno));
+  else if (rc != 0)
     fail(p, what, why);
-    return;
-  }
-  if (remove_tree(p->dfd, to, 0) != 0) {
-    char why[256];
-    snprintf(why, sizeof why, "renamed to %s, then: %s", to,
-             strerror(errno));
-    fail(p, what, why);
-    return;
-  }
-  say(p, e, what);
+  else
+    say(p, e, what);
 }
 
 /* A .partial or .deleting directory: out of the committed namespace
  * already, so it can go directly. */
 static void remove_other(pruner *p, const cli_entry *e, const char *why)
 {
-  char what[160];
+  char what[160], err[CLI_MSG];
   snprintf(what, sizeof what, "%s (%s)", e->name, why);
-  if (!p->dry && remove_tree(p->dfd, e->name, 0) != 0)
-    fail(p, what, strerror(errno));
+  if (!p->dry &&
+      mpisnap__ckpt_remove(p->dir, e->id, e->kind, err, sizeof err) != 0)
+    fail(p, what, err);
   else
     say(p, e, what);
 }
@@ -229,7 +157,7 @@ static void report(pruner *p, uint64_t keep)
       cli_json_begin_obj(&j, NULL);
       cli_json_u64(&j, "id", p->removed[i]->id);
       cli_json_str(&j, "name", p->removed[i]->name);
-      cli_json_str(&j, "state", kind_state[p->removed[i]->kind]);
+      cli_json_str(&j, "state", cli_kind_name(p->removed[i]->kind));
       cli_json_end_obj(&j);
     }
     cli_json_end_arr(&j);
@@ -286,20 +214,15 @@ static int run(int argc, char **argv)
   if (n < 0)
     return CLI_FAIL;
   p.dir = dir;
-  p.dfd = open(dir, O_RDONLY | O_DIRECTORY);
   p.removed = n > 0 ? calloc((size_t)n, sizeof *p.removed) : NULL;
-  if (p.dfd < 0 || (n > 0 && p.removed == NULL)) {
-    cli_error(CMD, "cannot read directory '%s': %s", dir, strerror(errno));
+  if (n > 0 && p.removed == NULL) {
+    cli_error(CMD, "out of memory");
     free(e);
-    free(p.removed);
-    if (p.dfd >= 0)
-      close(p.dfd);
     return CLI_FAIL;
   }
   prune(&p, e, n, keep, partial);
   report(&p, keep);
   int rc = p.errors.n ? CLI_FAIL : CLI_OK;
-  close(p.dfd);
   free(e);
   free(p.removed);
   cli_strs_free(&p.kept);

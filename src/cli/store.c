@@ -54,30 +54,6 @@ int cli_open_dir(const char *cmd, const char *arg, char *out, size_t len)
   return CLI_OK;
 }
 
-/* Parses names of the form prefix + id + suffix, with the id spelt as the
- * library spells it (at least 6 digits, zero padded, no extra zeros), the
- * same rule as the library's reader applies to committed names. */
-static int parse_name(const char *name, const char *prefix, const char *suffix,
-                      uint64_t *id)
-{
-  size_t plen = strlen(prefix), slen = strlen(suffix), nlen = strlen(name);
-  if (nlen <= plen + slen || strncmp(name, prefix, plen) != 0 ||
-      strcmp(name + nlen - slen, suffix) != 0 || nlen - plen - slen > 20)
-    return 0;
-  char digits[24];
-  memcpy(digits, name + plen, nlen - plen - slen);
-  digits[nlen - plen - slen] = '\0';
-  uint64_t v;
-  char canon[64];
-  if (!cli_parse_id(digits, &v))
-    return 0;
-  snprintf(canon, sizeof canon, "%s%06" PRIu64 "%s", prefix, v, suffix);
-  if (strcmp(canon, name) != 0)
-    return 0;
-  *id = v;
-  return 1;
-}
-
 static int cmp_entry(const void *a, const void *b)
 {
   const cli_entry *x = a, *y = b;
@@ -130,7 +106,7 @@ int cli_scan(const char *dir, cli_entry **out)
   }
   char name[64];
   for (int i = 0; i < nc && rc == 0; i++) {
-    snprintf(name, sizeof name, "ckpt-%06" PRIu64, ids[i]);
+    mpisnap__ckpt_name(name, sizeof name, ids[i], MPISNAP__CKPT_COMMITTED);
     rc = add_entry(&v, &n, &cap, ids[i], CLI_COMMITTED, name);
   }
   free(ids);
@@ -139,9 +115,9 @@ int cli_scan(const char *dir, cli_entry **out)
     rc = -1;
   for (struct dirent *e; rc == 0 && d != NULL && (e = readdir(d)) != NULL;) {
     uint64_t id;
-    if (parse_name(e->d_name, ".ckpt-", ".partial", &id))
+    if (mpisnap__ckpt_parse(e->d_name, MPISNAP__CKPT_PARTIAL, &id))
       rc = add_entry(&v, &n, &cap, id, CLI_PARTIAL, e->d_name);
-    else if (parse_name(e->d_name, ".ckpt-", ".deleting", &id))
+    else if (mpisnap__ckpt_parse(e->d_name, MPISNAP__CKPT_DELETING, &id))
       rc = add_entry(&v, &n, &cap, id, CLI_DELETING, e->d_name);
   }
   if (d != NULL)
@@ -158,6 +134,16 @@ int cli_scan(const char *dir, cli_entry **out)
   return n;
 }
 
+const char *cli_kind_name(int kind)
+{
+  static const char *const names[] = {
+    [CLI_COMMITTED] = "committed", [CLI_PARTIAL] = "incomplete",
+    [CLI_DELETING] = "deleting"};
+  if (kind < 0 || (size_t)kind >= sizeof names / sizeof names[0])
+    return "unknown";
+  return names[kind];
+}
+
 const cli_entry *cli_find(const cli_entry *e, int n, int kind, uint64_t id)
 {
   for (int i = 0; i < n; i++)
@@ -169,10 +155,12 @@ const cli_entry *cli_find(const cli_entry *e, int n, int kind, uint64_t id)
 int cli_no_such(const char *cmd, const char *dir, const cli_entry *e, int n,
                 uint64_t id)
 {
+  char name[64];
+  mpisnap__ckpt_name(name, sizeof name, id, MPISNAP__CKPT_PARTIAL);
   if (cli_find(e, n, CLI_PARTIAL, id) != NULL)
-    cli_error(cmd, "checkpoint %" PRIu64 " in %s is incomplete (.ckpt-%06"
-              PRIu64 ".partial: still being written, or abandoned by a job "
-              "that stopped)", id, dir, id);
+    cli_error(cmd, "checkpoint %" PRIu64 " in %s is incomplete (%s: still "
+              "being written, or abandoned by a job that stopped)", id, dir,
+              name);
   else if (cli_find(e, n, CLI_DELETING, id) != NULL)
     cli_error(cmd, "checkpoint %" PRIu64 " in %s is being deleted", id, dir);
   else

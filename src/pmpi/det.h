@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 enum mpisnap__det_kind {
   MPISNAP__DET_RECV = 1,   /* wildcard receive or probe: a=source, b=tag */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "core/engine.h"
-#include "ckpt/part.h"
+#include "format/part.h"
 #include "pmpi/hooks.h"
 
 /* Fixed at MPI_Init and never changed until MPI_Finalize returns, so any

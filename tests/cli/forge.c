@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 int main(int argc, char **argv)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 static int in_all(mpisnap__part *p, int n, uint64_t key) {
   for (int r = 0; r < n; r++) {

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 static long current = -1;
 static const char *current_file = "";

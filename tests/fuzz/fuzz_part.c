@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 static char base[256];
 static unsigned long counter;

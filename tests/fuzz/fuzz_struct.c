@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt/part.h"
+#include "format/part.h"
 
 /* ---- the recipe ---- */
 

@@ -1,4 +1,4 @@
-/* Unit tests of the checkpoint files (src/ckpt/part.c, h5*.c): a rank
+/* Unit tests of the checkpoint files (src/format/part.c, h5*.c): a rank
  * file and a master file written and read back exactly, every corruption
  * the reader must catch, and the listing of checkpoint directories.
  *
@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt/h5table.h"
-#include "ckpt/part.h"
+#include "format/h5table.h"
+#include "format/part.h"
 #include "mpisnap_errno.h"
 
 static int failures;

@@ -1,13 +1,13 @@
 /* The compound tables of a rank file's /channels group: one field list per
  * table gives both its HDF5 types and its checksum (see h5table.c). */
-#ifndef MPISNAP_CKPT_H5TABLE_H
-#define MPISNAP_CKPT_H5TABLE_H
+#ifndef MPISNAP_FORMAT_H5TABLE_H
+#define MPISNAP_FORMAT_H5TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ckpt/h5util.h"
-#include "ckpt/part.h"
+#include "format/h5util.h"
+#include "format/part.h"
 
 /* A row of /channels/messages: a channel message without its bytes, which
  * are at [offset, offset + bytes) of /channels/payload. */
@@ -51,4 +51,4 @@ int mpisnap__table_put(mpisnap__h5 *h, hid_t loc, const mpisnap__table *t,
 int mpisnap__table_get(mpisnap__h5 *h, hid_t loc, const mpisnap__table *t,
                        void **rows, size_t *n);
 
-#endif /* MPISNAP_CKPT_H5TABLE_H */
+#endif /* MPISNAP_FORMAT_H5TABLE_H */

@@ -1,18 +1,12 @@
-/* In-memory helpers of a checkpoint part: freeing, the names of checkpoint
- * directories and rank files, listing the checkpoints of a directory, and
- * CRC-32C.  Nothing here touches MPI or HDF5, so the writer thread, the
- * restart code and the command-line tool can all use it. */
-#include "ckpt/part.h"
+/* In-memory helpers of a checkpoint part: freeing it, and CRC-32C.
+ * Nothing here touches MPI or HDF5, so the writer thread, the restart code
+ * and the command-line tool can all use it.  The names of checkpoint
+ * directories and their listing are in ckdir.c. */
+#include "format/part.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include "mpisnap_errno.h"
 
 /* --- Freeing -------------------------------------------------------------- */
 
@@ -31,159 +25,6 @@ void mpisnap__part_clear(mpisnap__part *p)
   free(p->coll);
   free(p->det);
   memset(p, 0, sizeof *p);
-}
-
-/* --- Names ---------------------------------------------------------------- */
-
-void mpisnap__ckpt_dirname(char *out, size_t len, const char *dir, uint64_t id,
-                           int partial)
-{
-  unsigned long long v = (unsigned long long)id;
-  if (partial)
-    snprintf(out, len, "%s/.ckpt-%06llu.partial", dir, v);
-  else
-    snprintf(out, len, "%s/ckpt-%06llu", dir, v);
-}
-
-void mpisnap__rank_filename(char *out, size_t len, const char *ckdir, int rank)
-{
-  snprintf(out, len, "%s/rank-%06d.h5", ckdir, rank);
-}
-
-/* Parses the id out of a directory entry name of the given shape (prefix,
- * digits, suffix).  Only the canonical spelling that mpisnap__ckpt_dirname
- * produces is accepted, so "ckpt-1" and "ckpt-000001" can never both claim
- * id 1, and names such as "ckpt-000001~" or "ckpt-000001.bak" that editors
- * and users leave behind are ignored. */
-static int parse_id(const char *name, const char *prefix, const char *suffix,
-                    uint64_t *id)
-{
-  size_t plen = strlen(prefix), slen = strlen(suffix), nlen = strlen(name);
-  if (nlen <= plen + slen || strncmp(name, prefix, plen) != 0 ||
-      strcmp(name + nlen - slen, suffix) != 0)
-    return 0;
-  size_t ndig = nlen - plen - slen;
-  if (ndig > 20)
-    return 0;
-  uint64_t v = 0;
-  for (size_t i = 0; i < ndig; i++) {
-    char c = name[plen + i];
-    if (c < '0' || c > '9')
-      return 0;
-    unsigned d = (unsigned)(c - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      return 0;
-    v = v * 10 + d;
-  }
-  char canon[64];
-  snprintf(canon, sizeof canon, "%s%06llu%s", prefix, (unsigned long long)v,
-           suffix);
-  if (strcmp(canon, name) != 0)
-    return 0;
-  *id = v;
-  return 1;
-}
-
-/* Whether dir/name is a directory (following symbolic links, so a
- * checkpoint moved elsewhere and linked back still counts). */
-static int is_dir(const char *dir, const char *name)
-{
-  char path[4096];
-  int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (n < 0 || (size_t)n >= sizeof path)
-    return 0;
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Calls fn for every committed (a directory) and, if partials is set,
- * every partial checkpoint name in dir.  A missing directory has no
- * checkpoints, which is not an error: a job's first run starts there. */
-static int scan_dir(const char *dir, int partials,
-                    int (*fn)(void *ctx, uint64_t id), void *ctx)
-{
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return errno == ENOENT ? 0 : MPISNAP_EIO;
-  int rc = 0;
-  struct dirent *e;
-  for (;;) {
-    errno = 0;
-    e = readdir(d);
-    if (e == NULL) {
-      if (errno != 0)
-        rc = MPISNAP_EIO;
-      break;
-    }
-    uint64_t id;
-    int hit = (parse_id(e->d_name, "ckpt-", "", &id) && is_dir(dir, e->d_name))
-              || (partials && parse_id(e->d_name, ".ckpt-", ".partial", &id));
-    if (hit && (rc = fn(ctx, id)) != 0)
-      break;
-  }
-  closedir(d);
-  return rc;
-}
-
-typedef struct idlist {
-  uint64_t *ids;
-  size_t n, cap;
-} idlist;
-
-static int add_id(void *ctx, uint64_t id)
-{
-  idlist *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 16;
-    if (cap > (size_t)INT32_MAX)
-      return MPISNAP_ENOMEM;
-    uint64_t *ids = realloc(l->ids, cap * sizeof *ids);
-    if (ids == NULL)
-      return MPISNAP_ENOMEM;
-    l->ids = ids;
-    l->cap = cap;
-  }
-  l->ids[l->n++] = id;
-  return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
-int mpisnap__list_committed(const char *dir, uint64_t **ids)
-{
-  if (dir == NULL || ids == NULL)
-    return MPISNAP_EINVAL;
-  *ids = NULL;
-  idlist l = {0};
-  int rc = scan_dir(dir, 0, add_id, &l);
-  if (rc != 0) {
-    free(l.ids);
-    return rc;
-  }
-  if (l.n > 1)
-    qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
-  *ids = l.ids;
-  return (int)l.n;
-}
-
-static int take_max(void *ctx, uint64_t id)
-{
-  uint64_t *max = ctx;
-  if (id > *max)
-    *max = id;
-  return 0;
-}
-
-uint64_t mpisnap__max_id(const char *dir)
-{
-  uint64_t max = 0;
-  if (dir != NULL)
-    (void)scan_dir(dir, 1, take_max, &max);
-  return max;
 }
 
 /* --- CRC-32C -------------------------------------------------------------- */

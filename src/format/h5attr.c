@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/h5util.h"
+#include "format/h5util.h"
 #include "mpisnap_errno.h"
 
 static int put_attr(mpisnap__h5 *h, hid_t loc, const char *obj,

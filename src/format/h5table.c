@@ -6,7 +6,7 @@
  * order, every field little-endian and without padding: exactly the bytes
  * of the dataset in the file, and independent of the compiler's struct
  * layout, so another tool can recompute it. */
-#include "ckpt/h5table.h"
+#include "format/h5table.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,8 +12,8 @@
  * The commit is the rename of the .partial directory to its final name.
  *
  * Everything here is free of MPI calls: the writer thread uses it. */
-#ifndef MPISNAP_CKPT_PART_H
-#define MPISNAP_CKPT_PART_H
+#ifndef MPISNAP_FORMAT_PART_H
+#define MPISNAP_FORMAT_PART_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -165,10 +165,27 @@ int mpisnap__meta_write(const char *dir, const mpisnap__meta *m, char *err,
 int mpisnap__meta_read(const char *dir, mpisnap__meta *m, char *err,
                        size_t errlen);
 
-/* Path helpers: DIR/ckpt-NNNNNN, DIR/.ckpt-NNNNNN.partial, and the rank
- * file inside a checkpoint directory. */
+/* --- The checkpoint directory (ckdir.c) ----------------------------------- */
+
+/* The states of a checkpoint, each with its own entry name in DIR:
+ * ckpt-NNNNNN once committed, .ckpt-NNNNNN.partial while being written (or
+ * abandoned), .ckpt-NNNNNN.deleting while being removed. */
+enum mpisnap__ckpt_state {
+  MPISNAP__CKPT_COMMITTED = 0,
+  MPISNAP__CKPT_PARTIAL = 1,
+  MPISNAP__CKPT_DELETING = 2
+};
+
+/* The entry name of checkpoint id in that state ("ckpt-000012"). */
+void mpisnap__ckpt_name(char *out, size_t len, uint64_t id, int state);
+/* Whether name is the entry name of a checkpoint in that state, spelt
+ * exactly as mpisnap__ckpt_name spells it; if so, *id is its id. */
+int mpisnap__ckpt_parse(const char *name, int state, uint64_t *id);
+/* Path helpers: DIR/ and the entry name of checkpoint id in that state (0
+ * committed, 1 partial: enum mpisnap__ckpt_state), and the rank file
+ * inside a checkpoint directory. */
 void mpisnap__ckpt_dirname(char *out, size_t len, const char *dir, uint64_t id,
-                           int partial);
+                           int state);
 void mpisnap__rank_filename(char *out, size_t len, const char *ckdir, int rank);
 
 /* Committed checkpoint ids in dir, ascending (ckpt-* directories whose
@@ -180,9 +197,23 @@ int mpisnap__list_committed(const char *dir, uint64_t **ids);
  * reused). */
 uint64_t mpisnap__max_id(const char *dir);
 
+/* Removes checkpoint id of dir in the given state.  A committed one is
+ * first renamed out of the committed namespace, to .ckpt-NNNNNN.deleting
+ * (a stale one of the same id in the way is removed first), and the
+ * directory fsynced, and only then are its files deleted: a crash half way
+ * leaves a .deleting directory, never a torn checkpoint under a committed
+ * name.  A partial or deleting one is deleted directly.  Symbolic links
+ * are removed, never followed.  Returns 0; MPISNAP_ENOENT if it is not
+ * there; MPISNAP_EIO (or MPISNAP_EINVAL) with errno set; on error, why
+ * (len bytes, may be NULL) says what failed. */
+int mpisnap__ckpt_remove(const char *dir, uint64_t id, int state, char *why,
+                         size_t len);
+
+/* --- CRC-32C (part.c) ----------------------------------------------------- */
+
 /* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
 uint32_t mpisnap__crc32c(uint32_t crc, const void *buf, size_t len);
 /* The same without the SSE4.2 instruction (for the tests). */
 uint32_t mpisnap__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-#endif /* MPISNAP_CKPT_PART_H */
+#endif /* MPISNAP_FORMAT_PART_H */

@@ -5,14 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ckpt/h5util.h"
-#include "ckpt/part.h"
+#include "format/h5util.h"
+#include "format/part.h"
 #include "mpisnap_errno.h"
 
-#define META_FORMAT "mpisnap-checkpoint"
 #define META_FILE "checkpoint.h5"
-
-static const char *const mode_names[] = {"collective", "independent"};
 
 static void meta_path(char *out, size_t len, const char *dir)
 {
@@ -26,29 +23,6 @@ static void rank_link(int r, char *name, size_t nlen, char *file, size_t flen)
 {
   snprintf(name, nlen, "%06d", r);
   snprintf(file, flen, "rank-%06d.h5", r);
-}
-
-static int put_attrs(mpisnap__h5 *h, const mpisnap__meta *m)
-{
-  hid_t f = h->file;
-  mpisnap__h5_put_str(h, f, "/", "mpisnap_format", META_FORMAT);
-  mpisnap__h5_put_i32(h, f, "/", "format_version", MPISNAP_FORMAT_VERSION);
-  mpisnap__h5_put_u64(h, f, "/", "id", m->id);
-  mpisnap__h5_put_u64(h, f, "/", "parent", m->parent);
-  mpisnap__h5_put_i32(h, f, "/", "nranks", m->nranks);
-  mpisnap__h5_put_str(h, f, "/", "mode", mode_names[m->mode]);
-  mpisnap__h5_put_i32(h, f, "/", "mode_code", m->mode);
-  mpisnap__h5_put_i32(h, f, "/", "exact", m->exact);
-  mpisnap__h5_put_u64(h, f, "/", "total_bytes", m->total_bytes);
-  mpisnap__h5_put_u64(h, f, "/", "inflight_msgs", m->inflight_msgs);
-  mpisnap__h5_put_u64(h, f, "/", "early_msgs", m->early_msgs);
-  mpisnap__h5_put_u64(h, f, "/", "markers", m->markers);
-  mpisnap__h5_put_f64(h, f, "/", "stall_seconds_max", m->stall_seconds_max);
-  mpisnap__h5_put_f64(h, f, "/", "write_seconds_max", m->write_seconds_max);
-  mpisnap__h5_put_f64(h, f, "/", "commit_seconds", m->commit_seconds);
-  mpisnap__h5_put_str(h, f, "/", "program", m->program);
-  mpisnap__h5_put_str(h, f, "/", "created", m->created);
-  return h->rc;
 }
 
 static int put_links(mpisnap__h5 *h, int nranks)
@@ -88,7 +62,7 @@ int mpisnap__meta_write(const char *dir, const mpisnap__meta *m, char *err,
     mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no directory or metadata");
   else if (check_meta(&h, m) == 0 &&
            mpisnap__h5_create(&h, (1u << 20) + 512 * (uint64_t)m->nranks) == 0 &&
-           put_attrs(&h, m) == 0)
+           mpisnap__h5_put_root(&h, &mpisnap__meta_root, m) == 0)
     put_links(&h, m->nranks);
   mpisnap__h5_finish_write(&h);
   return mpisnap__h5_end(&h);
@@ -96,33 +70,13 @@ int mpisnap__meta_write(const char *dir, const mpisnap__meta *m, char *err,
 
 static int get_attrs(mpisnap__h5 *h, mpisnap__meta *m)
 {
-  hid_t f = h->file;
   char mode[32];
-  mpisnap__h5_get_u64(h, f, "/", "id", &m->id);
-  mpisnap__h5_get_u64(h, f, "/", "parent", &m->parent);
-  mpisnap__h5_get_i32(h, f, "/", "nranks", &m->nranks);
-  mpisnap__h5_get_str(h, f, "/", "mode", mode, sizeof mode);
-  mpisnap__h5_get_i32(h, f, "/", "mode_code", &m->mode);
-  mpisnap__h5_get_i32(h, f, "/", "exact", &m->exact);
-  mpisnap__h5_get_u64(h, f, "/", "total_bytes", &m->total_bytes);
-  mpisnap__h5_get_u64(h, f, "/", "inflight_msgs", &m->inflight_msgs);
-  mpisnap__h5_get_u64(h, f, "/", "early_msgs", &m->early_msgs);
-  mpisnap__h5_get_u64(h, f, "/", "markers", &m->markers);
-  mpisnap__h5_get_f64(h, f, "/", "stall_seconds_max", &m->stall_seconds_max);
-  mpisnap__h5_get_f64(h, f, "/", "write_seconds_max", &m->write_seconds_max);
-  mpisnap__h5_get_f64(h, f, "/", "commit_seconds", &m->commit_seconds);
-  mpisnap__h5_get_str(h, f, "/", "program", m->program, sizeof m->program);
-  mpisnap__h5_get_str(h, f, "/", "created", m->created, sizeof m->created);
-  if (h->rc != 0)
+  if (mpisnap__h5_get_root(h, &mpisnap__meta_root, m, mode, sizeof mode))
     return h->rc;
   if (m->nranks < 1)
     return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "/: nranks is %d",
                             (int)m->nranks);
-  if (m->mode < 0 || m->mode > 1 || strcmp(mode, mode_names[m->mode]) != 0)
-    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0,
-                            "/: mode \"%s\" and mode_code %d disagree", mode,
-                            (int)m->mode);
-  return 0;
+  return mpisnap__h5_check_mode(h, mode, m->mode);
 }
 
 /* Checks that /ranks/RRRRRR is the external link to rank-RRRRRR.h5:/ that
@@ -180,7 +134,8 @@ int mpisnap__meta_read(const char *dir, mpisnap__meta *m, char *err,
     return mpisnap__h5_end(&h);
   }
   memset(m, 0, sizeof *m);
-  if (mpisnap__h5_open(&h, META_FORMAT) == 0 && get_attrs(&h, m) == 0)
+  if (mpisnap__h5_open(&h, mpisnap__meta_root.format) == 0 &&
+      get_attrs(&h, m) == 0)
     get_links(&h, m->nranks);
   mpisnap__h5_close(&h);
   return mpisnap__h5_end(&h);
