@@ -2,7 +2,6 @@
  * signal or before the wall-clock limit, and retention of old
  * checkpoints.  Signal handlers only set flags; everything else happens at
  * safe points. */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
