@@ -40,7 +40,8 @@ for dir in "$src"/*/; do
   while IFS= read -r file; do
     while IFS= read -r hit; do
       line=${hit%%:*}
-      inc=$(sed -E 's/.*include[[:space:]]+"([^"]+)".*/\1/' <<<"${hit#*:}")
+      [[ ${hit#*:} =~ include[[:space:]]+\"([^\"]+)\" ]] || continue
+      inc=${BASH_REMATCH[1]}
       checked=$((checked + 1))
       ok=0
       case $inc in

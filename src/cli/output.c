@@ -8,15 +8,20 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/array.h"
 
 /* Out of memory in a command-line tool: say so and stop. */
+static void out_of_memory(void)
+{
+  fputs("mpisnap: out of memory\n", stderr);
+  exit(CLI_FAIL);
+}
+
 static void *xrealloc(void *p, size_t n)
 {
   void *q = realloc(p, n);
-  if (q == NULL) {
-    fputs("mpisnap: out of memory\n", stderr);
-    exit(CLI_FAIL);
-  }
+  if (q == NULL)
+    out_of_memory();
   return q;
 }
 
@@ -32,10 +37,8 @@ static void strs_vaddf(cli_strs *s, const char *fmt, va_list ap)
     n = 0;
   char *str = xrealloc(NULL, (size_t)n + 1);
   vsnprintf(str, (size_t)n + 1, fmt, ap);
-  if (s->n == s->cap) {
-    s->cap = s->cap ? 2 * s->cap : 16;
-    s->v = xrealloc(s->v, s->cap * sizeof *s->v);
-  }
+  if (mpisnap__grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) != 0)
+    out_of_memory();
   s->v[s->n++] = str;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/array.h"
 
 #define DEFAULT_DIR "./mpisnap-checkpoints"
 
@@ -62,17 +63,11 @@ static int cmp_entry(const void *a, const void *b)
   return x->kind - y->kind;
 }
 
-static int add_entry(cli_entry **v, int *n, int *cap, uint64_t id, int kind,
-                     const char *name)
+static int add_entry(cli_entry **v, int *n, size_t *cap, uint64_t id,
+                     int kind, const char *name)
 {
-  if (*n == *cap) {
-    int ncap = *cap ? 2 * *cap : 32;
-    cli_entry *nv = realloc(*v, (size_t)ncap * sizeof *nv);
-    if (nv == NULL)
-      return -1;
-    *v = nv;
-    *cap = ncap;
-  }
+  if (mpisnap__grow((void **)v, cap, (size_t)*n + 1, sizeof(**v)) != 0)
+    return -1;
   cli_entry *e = &(*v)[(*n)++];
   e->id = id;
   e->kind = kind;
@@ -95,7 +90,8 @@ int cli_open_scan(const char *cmd, const char *arg, char *out, size_t len,
 int cli_scan(const char *dir, cli_entry **out)
 {
   cli_entry *v = NULL;
-  int n = 0, cap = 0, rc = 0;
+  size_t cap = 0;
+  int n = 0, rc = 0;
   uint64_t *ids = NULL;
   /* Committed checkpoints are whatever the library itself would restart
    * from, so ask it rather than repeat its rules. */

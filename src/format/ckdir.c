@@ -2,6 +2,7 @@
  * each state, a rank file), the listing of its checkpoints, and their
  * removal.  Nothing here touches MPI or HDF5, so the writer thread, the
  * restart code and the command-line tool can all use it. */
+#include "common/array.h"
 #include "format/part.h"
 
 #include <dirent.h>
@@ -137,16 +138,10 @@ typedef struct idlist {
 static int add_id(void *ctx, uint64_t id)
 {
   idlist *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 16;
-    if (cap > (size_t)INT32_MAX)
-      return MPISNAP_ENOMEM;
-    uint64_t *ids = realloc(l->ids, cap * sizeof *ids);
-    if (ids == NULL)
-      return MPISNAP_ENOMEM;
-    l->ids = ids;
-    l->cap = cap;
-  }
+  /* The count is returned as an int. */
+  if (l->n >= (size_t)INT32_MAX ||
+      mpisnap__grow((void **)&l->ids, &l->cap, l->n + 1, sizeof(*l->ids)))
+    return MPISNAP_ENOMEM;
   l->ids[l->n++] = id;
   return 0;
 }
@@ -220,13 +215,9 @@ static int read_names(DIR *d, char ***names, size_t *n)
       return errno == 0 ? 0 : -1;
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
-    if (*n == cap) {
-      size_t ncap = cap ? 2 * cap : 16;
-      char **v = realloc(*names, ncap * sizeof *v);
-      if (v == NULL)
-        return -1;
-      *names = v;
-      cap = ncap;
+    if (mpisnap__grow((void **)names, &cap, *n + 1, sizeof(**names)) != 0) {
+      errno = ENOMEM;
+      return -1;
     }
     if (((*names)[*n] = strdup(e->d_name)) == NULL)
       return -1;
