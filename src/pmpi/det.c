@@ -21,11 +21,14 @@ static size_t replay_pos;
 
 long mpisnap__det_add(int kind, int a, int b, int c) {
   mpisnap__engine *e = mpisnap__g.engine;
-  uint64_t sid = mpisnap__engine_sid(e);
+  uint64_t sid;
 
+  /* Every wildcard receive asks: answer without a call when no runtime
+   * is registered (a preloaded program that never calls mpisnap_init). */
   if (mpisnap__g.hooks == NULL ||
       mpisnap__engine_phase(e) != MPISNAP__RECORDED)
     return -1;
+  sid = mpisnap__engine_sid(e);
   if (sid != log_sid) {
     nlog = 0; /* a new snapshot: the last one's were taken at its end */
     log_sid = sid;
