@@ -107,6 +107,15 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   PMPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (all < 0)
     return rc < 0 ? rc : all;
+  /* From here the runtime may begin snapshots (even if a later step fails
+   * on some rank, all ranks switch here alike).  Collective mode begins
+   * them only at safe points, all ranks alike, so the blocking collectives
+   * stay MPI's own until one records; independent mode begins them at any
+   * rank's safe point, and a restart may start with channel state to
+   * re-deliver: then the nonblocking detour (docs/DESIGN.md, "Blocking
+   * collectives"). */
+  mpisnap__layer_coll_regime(flags == MPISNAP_COLLECTIVE &&
+                             (restart == NULL || *restart == '\0'));
   mpisnap__engine_set_policy(k->engine, flags == MPISNAP_INDEPENDENT
                                             ? MPISNAP__RECORD_SAFEPOINT
                                             : MPISNAP__RECORD_EXPLICIT);
@@ -229,12 +238,18 @@ MPISNAP_EXTERN int mpisnap_point(void) {
           k->coll_sid == 0 ||
           k->rout[R_COMMITTED] >= k->conf.id_base + k->coll_sid ||
           k->rout[R_FAILED] >= k->coll_sid;
-      if (k->round_want && free_to_start) {
+      int start = k->round_want && free_to_start;
+      if (start) {
         uint64_t sid = 0;
         mpisnap__engine_initiate(e, &sid);
         recorded = mpisnap__engine_record(e) == 0;
         k->coll_sid = sid;
       }
+      /* Every rank decides alike, from the round and the record decision:
+       * MPI's own blocking collectives until the next safe point only if
+       * nothing records here and every rank was quiet at the last one
+       * (docs/DESIGN.md, "Blocking collectives"). */
+      mpisnap__layer_coll_regime(!start && k->rout[R_UNQUIET] == 0);
     }
     mpisnap__ck_round_start();
     return recorded;

@@ -26,7 +26,7 @@ typedef struct mpisnap__pvar {
 
 /* Values exchanged in each control round (MPI_MAX over ranks). */
 enum { R_WANT, R_EXIT, R_NOT_DURABLE, R_COMMITTED, R_FAILED, R_STALL_US,
-       R_WRITE_US, R_EXIT_SID, R_NO_EXIT_SID, R_NMAX };
+       R_WRITE_US, R_EXIT_SID, R_NO_EXIT_SID, R_UNQUIET, R_NMAX };
 /* Summed to rank 0 (statistics of the snapshot being committed). */
 enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
 

@@ -224,6 +224,10 @@ void mpisnap__ck_round_start(void) {
   k->rin[R_WRITE_US] = (uint64_t)(k->write_seconds * 1e6);
   k->rin[R_EXIT_SID] = k->exit_sid;
   k->rin[R_NO_EXIT_SID] = k->exit_sid == 0;
+  /* Sampled after this safe point's record, if any: the next safe point
+   * may switch the collectives to MPI's own only if every rank was quiet
+   * here (nothing can make a quiet rank busy again before a record). */
+  k->rin[R_UNQUIET] = !mpisnap__layer_quiet();
   memcpy(k->round_sin, k->sin, sizeof(k->sin));
   k->round_taken = k->taken_sid;
   PMPI_Iallreduce(k->rin, k->rout, R_NMAX, MPI_UINT64_T, MPI_MAX, k->ctl,

@@ -1,11 +1,14 @@
 /* Blocking collectives (the classic ones and the neighbourhood ones).
- * mpisnap matches point-to-point receives in its
- * own progress, so a rank must not sit inside MPI where that progress
- * cannot run: a peer's MPI_Ssend (or large send) waiting for this rank's
- * posted receive would wait for ever.  Every blocking collective therefore
- * runs as its nonblocking form completed in mpisnap's progress loop.  The
- * loop also counts collectives per communicator, which independent mode
- * checks across ranks before it commits a checkpoint. */
+ * While a snapshot may be in progress somewhere, mpisnap matches
+ * point-to-point receives in its own progress, so a rank must not sit
+ * inside MPI where that progress cannot run: a peer's MPI_Ssend (or large
+ * send) waiting for this rank's posted receive would wait for ever.  Then
+ * (the "detour" regime) every blocking collective runs as its nonblocking
+ * form completed in mpisnap's progress loop.  While no snapshot can be in
+ * progress anywhere and every rank's receives are MPI's to match (the
+ * "direct" regime, regime.c), it calls MPI's blocking collective.  Both
+ * count collectives per communicator, which independent mode checks
+ * across ranks before it commits a checkpoint. */
 #include "pmpi/layer.h"
 
 /* Wait for a real request in the layer's loop (outside MPI_Init..
@@ -47,22 +50,44 @@ int mpisnap__gather_members(MPI_Comm app) {
   return mpisnap__wait_in_layer(&req);
 }
 
-static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
-  if (rc != MPI_SUCCESS)
-    return rc;
+/* Count a blocking collective on comm (independent mode compares the
+ * counts across ranks at a cut). */
+static void coll_count(MPI_Comm comm) {
   if (mpisnap__g.initialized && !mpisnap__g.finalized) {
     mpisnap__comm *c = mpisnap__comm_get(comm);
     if (c != NULL)
       c->collectives++;
   }
+}
+
+/* The detour: the nonblocking form, completed in the layer's loop. */
+static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
+  if (rc != MPI_SUCCESS)
+    return rc;
+  coll_count(comm);
+  mpisnap__g.n_coll_detour++;
   return mpisnap__wait_in_layer(req);
 }
 
-/* One line per collective: its parameters, then its nonblocking call's
- * arguments without the request. */
+/* The direct path: MPI's own blocking collective, with its tuned
+ * algorithms.  Taken only while the regime is direct on every rank alike
+ * (regime.c says when that is, and why it is safe). */
+static int coll_direct(MPI_Comm comm, int rc) {
+  coll_count(comm);
+  mpisnap__g.n_coll_direct++;
+  return rc;
+}
+
+/* One line per collective: its parameters, then its arguments (the
+ * nonblocking form takes the same ones and a request).  The choice
+ * between the two forms must be the same on every member of comm: a
+ * blocking collective never matches a nonblocking one (MPI 3.1, section
+ * 5.12). */
 #define MPISNAP_COLL(name, iname, params, comm, ...)                           \
   MPISNAP_EXTERN int MPI_##name params {                                       \
     MPI_Request req_;                                                          \
+    if (mpisnap__g.coll_direct)                                                \
+      return coll_direct(comm, PMPI_##name(__VA_ARGS__));                      \
     return coll_wait(comm, PMPI_##iname(__VA_ARGS__, &req_), &req_);           \
   }
 

@@ -132,6 +132,7 @@ int mpisnap__fast_irecv(mpisnap__req *r) {
   int rc;
 
   r->fast = 1;
+  r->cancel = 0; /* a persistent receive starts afresh */
   r->epoch = mpisnap__g.ep;
   r->active = 1;
   r->done = 0;
@@ -213,4 +214,57 @@ int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
     mpisnap__chan_advance(c, r.src);
   mpisnap__status_out(status, &r.status);
   return r.status.MPI_ERROR;
+}
+
+/* A probe on the fast path: MPI looks on the current shadow, where every
+ * message of this epoch travels.  Nothing leaves MPI but the message a
+ * matching probe hands to the program: a message taken into the layer's
+ * queue would make the next receives on its communicator the layer's
+ * (mpisnap__fast_ok), and then a peer's synchronous send to one of them
+ * would wait on this rank's progress, even in a blocking collective.
+ * Returns MPISNAP__FAST_LEFT when a snapshot began while a blocking probe
+ * waited: the layer's own probe takes over. */
+int mpisnap__fast_probe(mpisnap__comm *c, int source, int tag, int *flag,
+                        MPI_Message *message, MPI_Status *status,
+                        int blocking) {
+  mpisnap__state *g = &mpisnap__g;
+  uint64_t gen = g->fast_gen;
+  unsigned spins = 0;
+
+  for (;;) {
+    MPI_Comm sh = c->sh[g->shq];
+    MPI_Message h = MPI_MESSAGE_NULL;
+    MPI_Status st;
+    int f = 0, cnt = 0;
+
+    if (message != NULL)
+      PMPI_Improbe(source, tag, sh, &f, &h, &st);
+    else
+      PMPI_Iprobe(source, tag, sh, &f, &st);
+    if (f && message != NULL) {
+      /* Its arrival is accounted as the layer's progress would, and the
+       * program holds it from here (the queue was empty before). */
+      mpisnap__msg *m;
+      mpisnap__shadow_arrival(c, g->shq, h, &st);
+      m = mpisnap__find_unexpected(c, st.MPI_SOURCE, st.MPI_TAG, 1);
+      if (m == NULL)
+        mpisnap__fatal("a message MPI_Improbe matched on the fast path is "
+                       "not in its communicator's queue");
+      if (status != MPI_STATUS_IGNORE)
+        mpisnap__status_bytes(status, m->source, m->tag, m->bytes);
+      mpisnap__claim(m);
+      *message = mpisnap__msg_handle(m);
+    } else if (f && status != MPI_STATUS_IGNORE) {
+      PMPI_Get_count(&st, MPI_BYTE, &cnt);
+      mpisnap__status_bytes(status, st.MPI_SOURCE, st.MPI_TAG, cnt);
+    }
+    if (f || !blocking) {
+      *flag = f;
+      return MPI_SUCCESS;
+    }
+    mpisnap__progress();
+    if (g->fast_gen != gen || !mpisnap__fast_ok(c))
+      return MPISNAP__FAST_LEFT;
+    mpisnap__wait_backoff(&spins);
+  }
 }

@@ -55,6 +55,16 @@ void mpisnap__layer_collect(uint64_t sid, mpisnap__part *p);
  * takes the logged messages' data out of it. */
 void mpisnap__layer_restore(mpisnap__part *p);
 
+/* Whether this rank is quiet: no snapshot in progress or pending here,
+ * nothing held or left to re-deliver or replay, and every receive it has
+ * posted or may post is MPI's to match (regime.c). */
+int mpisnap__layer_quiet(void);
+/* Blocking collectives from now on: MPI's own (direct) or the nonblocking
+ * detour.  The caller must switch every rank at the same point of the
+ * program (a collective safe point), with the proof in docs/DESIGN.md
+ * ("Blocking collectives"); the layer refuses direct where it is never
+ * safe (snapshots forced by MPISNAP_TEST_TRIGGER, MPISNAP_FAST=0). */
+void mpisnap__layer_coll_regime(int direct);
 /* MPI_Finalize ends the process with this status (a checkpoint-and-exit
  * that committed); 0: return normally. */
 void mpisnap__layer_exit_status(int status);

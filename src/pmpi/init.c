@@ -76,6 +76,7 @@ static int setup(void) {
     return rc;
   PMPI_Comm_set_errhandler(g->control, MPI_ERRORS_RETURN);
   mpisnap__chan_setup();
+  mpisnap__regime_setup();
   g->info.world_rank = g->world_rank;
   g->info.world_size = g->world_size;
   g->info.program = g->program;
@@ -198,6 +199,7 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
       g->hooks->finalize();
     mpisnap__layer_finish_snapshots(1);
     report();
+    mpisnap__regime_report();
     bad = g->unbalanced;
     g->finalized = 1;
     mpisnap__snapshot_logs_free();

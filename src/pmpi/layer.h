@@ -173,6 +173,14 @@ typedef struct mpisnap__state {
    * the application: while there are none and no snapshot is active here,
    * this rank blocking inside MPI cannot hold up anyone (send.c). */
   uint64_t recv_armed;
+  /* Blocking collectives: MPI's own (1) or the nonblocking detour (0); the
+   * same on every rank at every collective (regime.c).  coll_permit: the
+   * direct regime is possible at all in this job. */
+  int coll_direct, coll_permit;
+  uint64_t n_coll_direct, n_coll_detour;
+  /* A restart's logged messages not yet re-delivered (their communicator
+   * is not created again yet): until then receives may be the layer's. */
+  uint64_t restore_left;
   /* How often the epoch machinery's rarer paths ran (reported at the end). */
   uint64_t n_ahead, n_pulled, n_taken_back, n_landed;
   int mk_n;
@@ -193,6 +201,10 @@ extern mpisnap__state mpisnap__g;
 /* coll.c */
 int mpisnap__wait_in_layer(MPI_Request *req);
 int mpisnap__gather_members(MPI_Comm app);
+
+/* regime.c */
+void mpisnap__regime_setup(void);
+void mpisnap__regime_report(void);
 
 /* comm.c */
 int mpisnap__comm_setup(void);
@@ -236,6 +248,10 @@ void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
                       MPI_Count bytes); /* progress.c */
 void mpisnap__go_slow(void);
 void mpisnap__fast_check(void);
+enum { MPISNAP__FAST_LEFT = -1 };
+int mpisnap__fast_probe(mpisnap__comm *c, int source, int tag, int *flag,
+                        MPI_Message *message, MPI_Status *status,
+                        int blocking);
 void mpisnap__fast_finish(mpisnap__req *r);
 int mpisnap__fast_recv(mpisnap__comm *c, void *buf, int count,
                        MPI_Datatype type, int source, int tag,

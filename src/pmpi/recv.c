@@ -126,7 +126,9 @@ int mpisnap__start_recv(mpisnap__req *r) {
 
   if (r->peer != MPI_PROC_NULL)
     mpisnap__recv_arm(r);
-  if (!r->persistent && r->peer != MPI_PROC_NULL && mpisnap__fast_ok(r->comm))
+  /* Persistent receives too: a receive the layer held while no snapshot
+   * is active would keep every rank in the detour regime (regime.c). */
+  if (r->peer != MPI_PROC_NULL && mpisnap__fast_ok(r->comm))
     return mpisnap__fast_irecv(r);
   if (r->peer != MPI_PROC_NULL) {
     /* A persistent receive keeps its wildcards for the next start. */
@@ -200,6 +202,13 @@ static int iprobe(int source, int tag, MPI_Comm comm, int *flag,
     blocking = 1;
   } else {
     logging = 1;
+  }
+  mpisnap__progress();
+  /* No snapshot here: no determinant to log or replay (det.c). */
+  if (mpisnap__fast_ok(c)) {
+    rc = mpisnap__fast_probe(c, source, tag, flag, message, status, blocking);
+    if (rc != MPISNAP__FAST_LEFT)
+      return rc;
   }
   for (;;) {
     mpisnap__progress();

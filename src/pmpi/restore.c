@@ -40,6 +40,7 @@ static void inject(mpisnap__comm *c) {
                             &m->epoch);
     m->eidx = mpisnap__epoch_index(c, lm->src, m->epoch);
     mpisnap__queue_insert_tail(&c->unexp, &m->q);
+    mpisnap__g.restore_left--;
   }
 }
 
@@ -141,6 +142,7 @@ void mpisnap__restore_comm(mpisnap__comm *c) {
 
 void mpisnap__layer_restore(mpisnap__part *p) {
   mpisnap__g.restored = p;
+  mpisnap__g.restore_left = p->nmsgs;
   mpisnap__det_restore(p);
   /* The logged choices are replayed by the layer's own matching: no
    * receive goes straight to MPI until they are all used. */
