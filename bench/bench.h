@@ -128,8 +128,11 @@ static inline long bench_calibrate(bench_timed_fn run, void *ctx,
             want = 1;
         if (want > (double)max_iters)
             want = (double)max_iters;
-        if ((long)want == iters)
-            break;
+        if ((long)want == iters) {
+            if (t >= target / 2 || iters >= max_iters)
+                break;
+            want = (double)iters * 2; /* a preempted timing: try more */
+        }
         iters = (long)want;
     }
     return iters;
