@@ -1,13 +1,18 @@
 /*
  * What the benchmarks in bench/ share: the description of the run that
- * heads every table (MPI library, host, date) and the median.  Static
- * inline, so that each benchmark stays one translation unit.
+ * heads every table (MPI library, host, date), the median, byte counts
+ * on the command line and in tables, the calibration of iteration counts
+ * and (for a file that defines _GNU_SOURCE, for dladdr) the report of
+ * whether the MPI_* calls really reach mpisnap's wrappers.  Static inline,
+ * so that each benchmark stays one translation unit.
  */
 #ifndef MPISNAP_BENCH_H
 #define MPISNAP_BENCH_H
 
 #include <mpi.h>
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,5 +52,146 @@ static inline double bench_median(double *values, int n)
     qsort(values, (size_t)n, sizeof *values, bench_compare_doubles);
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
+
+/* Parses a byte count such as 4096, 64K or 4M (K and M binary); returns 0
+ * on success, -1 on a malformed count. */
+static inline int bench_parse_size(const char *text, size_t *out)
+{
+    char *end;
+    unsigned long long value;
+
+    if (text[0] == '-')
+        return -1;
+    errno = 0;
+    value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text)
+        return -1;
+    if (*end == 'k' || *end == 'K') {
+        value <<= 10;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        value <<= 20;
+        end++;
+    }
+    if (*end != '\0')
+        return -1;
+    *out = (size_t)value;
+    return 0;
+}
+
+/* A byte count as a short label: "8 B", "4 KiB", "1 MiB". */
+static inline const char *bench_size_label(size_t size, char *buf, size_t len)
+{
+    if (size >= ((size_t)1 << 20) && size % ((size_t)1 << 20) == 0)
+        snprintf(buf, len, "%zu MiB", size >> 20);
+    else if (size >= 1024 && size % 1024 == 0)
+        snprintf(buf, len, "%zu KiB", size >> 10);
+    else
+        snprintf(buf, len, "%zu B", size);
+    return buf;
+}
+
+/*
+ * One timing of `iters` iterations of some loop, as the slowest rank saw
+ * it: returns the same number of seconds on every rank (the timed function
+ * synchronises with PMPI before its loop and takes the maximum over ranks
+ * with PMPI after it).
+ */
+typedef double (*bench_timed_fn)(void *ctx, long iters);
+
+/*
+ * The iteration count that makes one timing last about `target` seconds.
+ * Starting from one iteration, it times (the faster of two), scales the count by what the
+ * timing says (by at most 10x per step, so that one slow outlier, such as
+ * a first call that sets up a connection, cannot stop it early), and stops
+ * once a timing lands within [target/2, 2 target] or after 12 steps.
+ * Every rank gets the same count, because every rank sees the same
+ * (maximum) times.  At least 1, at most max_iters.
+ */
+static inline long bench_calibrate(bench_timed_fn run, void *ctx,
+                                   double target, long max_iters)
+{
+    long iters = 1;
+
+    for (int step = 0; step < 12; step++) {
+        /* The faster of two timings: a rank preempted once by other load
+         * should not make the count small. */
+        double t = run(ctx, iters), t2 = run(ctx, iters), want;
+        if (t2 < t)
+            t = t2;
+        if (t >= target / 2 && t <= 2 * target)
+            break;
+        want = t > 0 ? (double)iters * target / t : (double)iters * 10;
+        if (want > (double)iters * 10)
+            want = (double)iters * 10;
+        if (want < 1)
+            want = 1;
+        if (want > (double)max_iters)
+            want = (double)max_iters;
+        if ((long)want == iters) {
+            if (t >= target / 2 || iters >= max_iters)
+                break;
+            want = (double)iters * 2; /* a preempted timing: try more */
+        }
+        iters = (long)want;
+    }
+    return iters;
+}
+
+#ifdef _GNU_SOURCE
+#include <dlfcn.h>
+
+/* The file name of the shared object (or program) that defines a function. */
+static inline const char *bench_object_of(void *fn)
+{
+    Dl_info info;
+    if (dladdr(fn, &info) && info.dli_fname)
+        return info.dli_fname;
+    return "?";
+}
+
+/* An MPI call the intercepted layer makes, by both of its names. */
+struct bench_call {
+    const char *name;
+    void *mpi, *pmpi;
+};
+
+/*
+ * Says where the intercepted layer's calls go: "wrapped by <library>" for
+ * the MPI_* names that resolve elsewhere than their PMPI_* twins, "NOT
+ * wrapped" for those that resolve into the MPI library itself (then that
+ * column measures plain MPI).  Each line starts with `prefix`.  Returns
+ * the number of calls that are not wrapped.
+ */
+static inline int bench_print_interception(const char *prefix,
+                                           const struct bench_call *calls,
+                                           size_t n)
+{
+    char wrapped[1024] = "", plain[1024] = "";
+    const char *wrapper = NULL;
+    int unwrapped = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *lib = bench_object_of(calls[i].mpi);
+        int same = calls[i].mpi == calls[i].pmpi ||
+                   strcmp(lib, bench_object_of(calls[i].pmpi)) == 0;
+        char *list = same ? plain : wrapped;
+        if (strlen(list) + strlen(calls[i].name) + 2 < sizeof wrapped) {
+            strcat(list, " ");
+            strcat(list, calls[i].name);
+        }
+        if (same)
+            unwrapped++;
+        else if (!wrapper)
+            wrapper = lib;
+    }
+    if (wrapped[0])
+        printf("%swrapped by %s:%s\n", prefix, wrapper, wrapped);
+    if (plain[0])
+        printf("%sNOT wrapped (the mpisnap columns measure plain MPI):%s\n",
+               prefix, plain);
+    return unwrapped;
+}
+#endif /* _GNU_SOURCE */
 
 #endif /* MPISNAP_BENCH_H */
