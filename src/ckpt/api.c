@@ -229,27 +229,53 @@ MPISNAP_EXTERN int mpisnap_point(void) {
     k->want = 1;
   if (k->conf.mode == MPISNAP_COLLECTIVE) {
     /* The round started at the previous safe point decides, identically
-     * on every rank, whether this safe point records. */
-    if (mpisnap__ck_round_finish(1)) {
+     * on every rank, whether the NEXT safe point records: one safe point
+     * ahead, so that while any rank is between two safe points that do
+     * not record, no rank can record (a rank runs at most one safe point
+     * ahead of the slowest, whose round it needs).  That is what lets
+     * the calls in between go straight to MPI (regime.c). */
+    int start = k->record_next, finished = mpisnap__ck_round_finish(1);
+
+    k->record_next = 0;
+    if (start) {
+      uint64_t sid = 0;
+      mpisnap__engine_initiate(e, &sid);
+      recorded = mpisnap__engine_record(e) == 0;
+      k->coll_sid = sid;
+    }
+    if (finished) {
       /* Decided from values every rank has alike at this safe point: the
        * round's result and the snapshot the ranks last started together
        * (when each rank finished it differs, so that cannot count). */
       int free_to_start =
-          k->coll_sid == 0 ||
-          k->rout[R_COMMITTED] >= k->conf.id_base + k->coll_sid ||
-          k->rout[R_FAILED] >= k->coll_sid;
-      int start = k->round_want && free_to_start;
-      if (start) {
-        uint64_t sid = 0;
-        mpisnap__engine_initiate(e, &sid);
-        recorded = mpisnap__engine_record(e) == 0;
-        k->coll_sid = sid;
+          !start && (k->coll_sid == 0 ||
+                     k->rout[R_COMMITTED] >= k->conf.id_base + k->coll_sid ||
+                     k->rout[R_FAILED] >= k->coll_sid);
+      k->record_next = k->round_want && free_to_start;
+      if (!k->misaligned &&
+          k->rout[R_WCOLL] != UINT64_MAX - k->rout[R_WCOLL_NEG]) {
+        /* The direct regime needs safe points called collectively; the
+         * detour is right for any program. */
+        k->misaligned = 1;
+        if (k->conf.rank == 0)
+          fprintf(stderr,
+                  "mpisnap: error: the ranks reached a safe point after "
+                  "different numbers of blocking collectives on "
+                  "MPI_COMM_WORLD (%llu to %llu): in collective mode "
+                  "mpisnap_point() must be called at the same place on "
+                  "every rank (a checkpoint taken there cannot restart "
+                  "into matching collectives); blocking collectives run "
+                  "through the layer from here\n",
+                  (unsigned long long)(UINT64_MAX - k->rout[R_WCOLL_NEG]),
+                  (unsigned long long)k->rout[R_WCOLL]);
       }
-      /* Every rank decides alike, from the round and the record decision:
-       * MPI's own blocking collectives until the next safe point only if
-       * nothing records here and every rank was quiet at the last one
-       * (docs/DESIGN.md, "Blocking collectives"). */
-      mpisnap__layer_coll_regime(!start && k->rout[R_UNQUIET] == 0);
+      /* MPI's own calls until the next safe point only if no rank records
+       * here or there and every rank was quiet at the last one
+       * (docs/DESIGN.md, "The direct regime"). */
+      mpisnap__layer_coll_regime(!start && !k->record_next &&
+                                 !k->misaligned && k->rout[R_UNQUIET] == 0);
+    } else if (start) {
+      mpisnap__layer_coll_regime(0);
     }
     mpisnap__ck_round_start();
     return recorded;

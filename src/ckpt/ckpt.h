@@ -26,7 +26,8 @@ typedef struct mpisnap__pvar {
 
 /* Values exchanged in each control round (MPI_MAX over ranks). */
 enum { R_WANT, R_EXIT, R_NOT_DURABLE, R_COMMITTED, R_FAILED, R_STALL_US,
-       R_WRITE_US, R_EXIT_SID, R_NO_EXIT_SID, R_UNQUIET, R_NMAX };
+       R_WRITE_US, R_EXIT_SID, R_NO_EXIT_SID, R_UNQUIET, R_WCOLL, R_WCOLL_NEG,
+       R_NMAX };
 /* Summed to rank 0 (statistics of the snapshot being committed). */
 enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
 
@@ -99,6 +100,8 @@ typedef struct mpisnap__ck {
   uint64_t rounds;
   int round_want, round_exit, round_can_start;
   uint64_t coll_sid;   /* collective mode: the snapshot last started together */
+  int record_next;     /* collective mode: the next safe point records */
+  int misaligned;      /* collective mode: safe points not collective */
   double last_stall, write_seconds;
   MPI_Comm ctl;        /* control rounds only */
   int exit_requested, should_exit;

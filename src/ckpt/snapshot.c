@@ -228,6 +228,10 @@ void mpisnap__ck_round_start(void) {
    * may switch the collectives to MPI's own only if every rank was quiet
    * here (nothing can make a quiet rank busy again before a record). */
   k->rin[R_UNQUIET] = !mpisnap__layer_quiet();
+  /* Its maximum and minimum (by MAX of the complement) must agree: safe
+   * points sit at the same place relative to the world's collectives. */
+  k->rin[R_WCOLL] = mpisnap__layer_world_collectives();
+  k->rin[R_WCOLL_NEG] = UINT64_MAX - k->rin[R_WCOLL];
   memcpy(k->round_sin, k->sin, sizeof(k->sin));
   k->round_taken = k->taken_sid;
   PMPI_Iallreduce(k->rin, k->rout, R_NMAX, MPI_UINT64_T, MPI_MAX, k->ctl,

@@ -128,6 +128,35 @@ static void progress_wait(unsigned *spins) {
   mpisnap__wait_backoff(spins);
 }
 
+/* The MPI request a wait in the direct regime may sit on for h's layer
+ * request r: a send's, or a fast receive's; MPI_REQUEST_NULL when r is
+ * complete or inactive already; -1 when r completes only in the layer. */
+static int direct_real(const mpisnap__req *r, MPI_Request *real) {
+  *real = MPI_REQUEST_NULL;
+  if (r->done || !r->active)
+    return 0;
+  if (r->landed || r->real == MPI_REQUEST_NULL ||
+      !(r->kind == MPISNAP__REQ_SEND ||
+        (r->kind == MPISNAP__REQ_RECV && r->fast)))
+    return -1;
+  *real = r->real;
+  return 0;
+}
+
+/* MPI completed r's real request with status st, leaving *real (null,
+ * or a persistent send's inactive request): finish() takes it from
+ * there, a receive as one whose data has landed. */
+static void direct_landed(mpisnap__req *r, const MPI_Status *st, int err,
+                          MPI_Request real) {
+  r->status = *st;
+  r->status.MPI_ERROR = err;
+  r->real = real;
+  if (r->kind == MPISNAP__REQ_SEND)
+    r->done = 1;
+  else
+    r->landed = 1;
+}
+
 /* Replayed outcomes (det.h): a logged "complete" waits for the
  * request; a logged "not yet" answers so without completing anything. */
 MPISNAP_EXTERN int MPI_Test(MPI_Request *h, int *flag, MPI_Status *st) {
@@ -152,6 +181,29 @@ MPISNAP_EXTERN int MPI_Wait(MPI_Request *h, MPI_Status *st) {
 
   mpisnap__maybe_trigger();
   err_reset();
+  if (mpisnap__g.coll_direct) {
+    /* The direct regime: wait inside MPI, as waitall_direct does. */
+    mpisnap__req *r = mpisnap__req_lookup(*h);
+    MPI_Request real = *h;
+    MPI_Status s;
+    if (r == NULL && *h != MPI_REQUEST_NULL) {
+      /* Calls that complete one request leave MPI_ERROR alone. */
+      int rc, err = st != MPI_STATUS_IGNORE ? st->MPI_ERROR : 0;
+      rc = PMPI_Wait(h, st);
+      if (st != MPI_STATUS_IGNORE)
+        st->MPI_ERROR = err;
+      return rc;
+    }
+    /* MPI_REQUEST_NULL (the empty status) goes on to finish() below. */
+    if (r != NULL && direct_real(r, &real) == 0) {
+      if (real != MPI_REQUEST_NULL) {
+        int rc = PMPI_Wait(&real, &s);
+        direct_landed(r, &s, rc, real);
+      }
+      finish(h, st, 0);
+      return err_raise(call_err);
+    }
+  }
   while ((k = finish(h, st, 0)) == PENDING)
     progress_wait(&spins);
   return err_raise(call_err);
@@ -281,13 +333,70 @@ static int backed_by_mpi(MPI_Request h) {
   return r->real != MPI_REQUEST_NULL && !r->landed && !r->done;
 }
 
+/* The direct regime (regime.c): no snapshot can begin anywhere before this
+ * rank's next safe point and every receive is MPI's, so the wait may sit
+ * inside MPI as plain MPI's would, in one PMPI_Waitall.  Returns -1,
+ * having done nothing, if a request completes only in the layer. */
+static int waitall_direct(int n, MPI_Request h[], MPI_Status sts[]) {
+  enum { ON_STACK = 64 };
+  MPI_Request rs[ON_STACK], *real = rs;
+  MPI_Status ss[ON_STACK], *st = ss;
+  mpisnap__req *ls[ON_STACK], **lr = ls;
+  int rc, i;
+
+  if (n > ON_STACK) {
+    real = malloc((size_t)n * sizeof(*real));
+    st = malloc((size_t)n * sizeof(*st));
+    lr = malloc((size_t)n * sizeof(*lr));
+    if (real == NULL || st == NULL || lr == NULL) {
+      rc = MPI_ERR_NO_MEM;
+      goto out;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    lr[i] = mpisnap__req_lookup(h[i]);
+    real[i] = h[i];
+    if (lr[i] != NULL && direct_real(lr[i], &real[i]) < 0) {
+      rc = -1;
+      goto out;
+    }
+  }
+  rc = PMPI_Waitall(n, real, st);
+  err_reset();
+  for (i = 0; i < n; i++) {
+    int err = rc == MPI_ERR_IN_STATUS ? st[i].MPI_ERROR : rc;
+    if (lr[i] == NULL) {
+      h[i] = real[i];
+      if (sts != MPI_STATUSES_IGNORE) {
+        sts[i] = st[i];
+        sts[i].MPI_ERROR = err;
+      }
+      err_note(err, MPI_COMM_NULL);
+      continue;
+    }
+    if (!lr[i]->done && lr[i]->active)
+      direct_landed(lr[i], &st[i], err, real[i]);
+    finish(&h[i], sts == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &sts[i], 1);
+  }
+  rc = all_status(sts);
+out:
+  if (real != rs) {
+    free(real);
+    free(st);
+    free(lr);
+  }
+  return rc;
+}
+
 /* Waitall may complete requests one by one as they finish: only the
  * still-pending ones are looked at again. */
 MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
   char stack_done[128], *done = stack_done;
   unsigned spins = 0;
-  int remaining = n;
+  int remaining = n, rc;
 
+  if (mpisnap__g.coll_direct && (rc = waitall_direct(n, h, sts)) != -1)
+    return rc;
   if (n > (int)sizeof(stack_done) && (done = malloc((size_t)n)) == NULL)
     return MPI_ERR_NO_MEM;
   err_reset();

@@ -268,3 +268,28 @@ int mpisnap__fast_probe(mpisnap__comm *c, int source, int tag, int *flag,
     mpisnap__wait_backoff(&spins);
   }
 }
+
+/* A blocking receive in the direct regime: no snapshot is in progress
+ * anywhere and none can begin before this rank's next safe point
+ * (regime.c), so no marker needs watching while MPI waits, exactly as
+ * plain MPI would wait.  Only the channel's arrival count and the
+ * consumption are kept, for the next snapshot's balance. */
+int mpisnap__direct_recv(mpisnap__comm *c, void *buf, int count,
+                         MPI_Datatype type, int source, int tag,
+                         MPI_Status *status) {
+  mpisnap__req r;
+  int rc;
+
+  mpisnap__blocking_req(&r, c, buf, count, type, source, tag, -1);
+  r.epoch = mpisnap__g.ep;
+  r.status.MPI_SOURCE = MPI_ANY_SOURCE; /* stays so if nothing arrives */
+  rc = PMPI_Recv(buf, count, type, source, tag, c->sh[mpisnap__g.shq],
+                 &r.status);
+  if (rc != MPI_SUCCESS && r.status.MPI_SOURCE == MPI_ANY_SOURCE)
+    return rc; /* nothing was received */
+  r.status.MPI_ERROR = rc;
+  fast_arrived(&r);
+  mpisnap__finish_inflight(&r);
+  mpisnap__status_out(status, &r.status);
+  return rc;
+}

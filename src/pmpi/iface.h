@@ -65,6 +65,9 @@ int mpisnap__layer_quiet(void);
  * ("Blocking collectives"); the layer refuses direct where it is never
  * safe (snapshots forced by MPISNAP_TEST_TRIGGER, MPISNAP_FAST=0). */
 void mpisnap__layer_coll_regime(int direct);
+/* The blocking collectives the program called on MPI_COMM_WORLD so far:
+ * the same on every rank at a safe point of collective mode. */
+uint64_t mpisnap__layer_world_collectives(void);
 /* MPI_Finalize ends the process with this status (a checkpoint-and-exit
  * that committed); 0: return normally. */
 void mpisnap__layer_exit_status(int status);

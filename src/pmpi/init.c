@@ -35,6 +35,9 @@ static void parse_env(void) {
   g->fast_off = env_int("MPISNAP_FAST", 0, 1,
                         "0 (the layer matches every receive) or 1 (the "
                         "default)", 1) == 0;
+  g->direct_off = env_int("MPISNAP_DIRECT", 0, 1,
+                          "0 (every blocking call waits in the layer) or 1 "
+                          "(the default)", 1) == 0;
 }
 
 /* The program's name, for checkpoint metadata. */

@@ -177,6 +177,7 @@ typedef struct mpisnap__state {
    * same on every rank at every collective (regime.c).  coll_permit: the
    * direct regime is possible at all in this job. */
   int coll_direct, coll_permit;
+  int direct_off;         /* MPISNAP_DIRECT=0: never the direct regime */
   uint64_t n_coll_direct, n_coll_detour;
   /* A restart's logged messages not yet re-delivered (their communicator
    * is not created again yet): until then receives may be the layer's. */
@@ -248,6 +249,9 @@ void mpisnap__arrival(mpisnap__comm *c, MPI_Message h, int src, int tag,
                       MPI_Count bytes); /* progress.c */
 void mpisnap__go_slow(void);
 void mpisnap__fast_check(void);
+int mpisnap__direct_recv(mpisnap__comm *c, void *buf, int count,
+                         MPI_Datatype type, int source, int tag,
+                         MPI_Status *status);
 enum { MPISNAP__FAST_LEFT = -1 };
 int mpisnap__fast_probe(mpisnap__comm *c, int source, int tag, int *flag,
                         MPI_Message *message, MPI_Status *status,

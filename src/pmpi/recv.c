@@ -48,7 +48,9 @@ static int recv_on(mpisnap__comm *c, void *buf, int count, MPI_Datatype type,
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return rc;
   if (mpisnap__fast_ok(c))
-    return mpisnap__fast_recv(c, buf, count, type, source, tag, status);
+    return mpisnap__g.coll_direct
+               ? mpisnap__direct_recv(c, buf, count, type, source, tag, status)
+               : mpisnap__fast_recv(c, buf, count, type, source, tag, status);
   det = mpisnap__wildcard(&source, &tag);
   m = mpisnap__find_unexpected(c, source, tag, 1);
   if (m != NULL) {

@@ -21,11 +21,13 @@
 /* At MPI_Init: no snapshot has begun and only the checkpoint runtime
  * (which switches at mpisnap_init) or the test trigger can begin one.
  * The trigger begins them at any call of any rank, and MPISNAP_FAST=0
- * leaves every receive to the layer: then never direct. */
+ * leaves every receive to the layer: then never direct.  MPISNAP_DIRECT=0
+ * asks for the detour throughout (every blocking call then waits in the
+ * layer's loop, which sleeps when idle). */
 void mpisnap__regime_setup(void) {
   mpisnap__state *g = &mpisnap__g;
 
-  g->coll_permit = g->trigger == 0 && !g->fast_off;
+  g->coll_permit = g->trigger == 0 && !g->fast_off && !g->direct_off;
   g->coll_direct = g->coll_permit;
 }
 
@@ -60,6 +62,15 @@ int mpisnap__layer_quiet(void) {
       return 0;
   }
   return 1;
+}
+
+uint64_t mpisnap__layer_world_collectives(void) {
+  mpisnap__comm *c;
+
+  if (!mpisnap__g.initialized || mpisnap__g.finalized)
+    return 0;
+  c = mpisnap__comm_get(MPI_COMM_WORLD);
+  return c != NULL ? c->collectives : 0;
 }
 
 /* With MPISNAP_VERBOSE, on rank 0's stderr: how the blocking collectives

@@ -121,16 +121,30 @@ mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind) {
  * call returns, while the operation is pending (MPI 3.1, section 4.1.9),
  * and the layer still needs it to receive, unpack, log or restart the
  * operation.  Predefined datatypes are never freed. */
+/* Predefined datatypes seen lately: asking MPI for the envelope on every
+ * nonblocking receive cost more than the rest of the layer's bookkeeping.
+ * A predefined handle is never freed, so never becomes a derived type. */
+#define NAMED_SEEN 8
+static MPI_Datatype named_seen[NAMED_SEEN];
+static unsigned named_n; /* entries filled; then the next to replace */
+
 int mpisnap__req_keep_type(mpisnap__req *r) {
   int ni, na, nd, combiner, rc;
 
   if (r->type_owned || r->type == MPI_DATATYPE_NULL)
     return MPI_SUCCESS;
+  for (unsigned i = 0; i < named_n && i < NAMED_SEEN; i++)
+    if (named_seen[i] == r->type)
+      return MPI_SUCCESS;
   rc = PMPI_Type_get_envelope(r->type, &ni, &na, &nd, &combiner);
   if (rc != MPI_SUCCESS)
     return rc;
-  if (combiner == MPI_COMBINER_NAMED)
+  if (combiner == MPI_COMBINER_NAMED) {
+    named_seen[named_n++ % NAMED_SEEN] = r->type;
+    if (named_n == 2 * NAMED_SEEN)
+      named_n = NAMED_SEEN; /* stays "full", keeps cycling */
     return MPI_SUCCESS;
+  }
   if ((rc = PMPI_Type_dup(r->type, &r->type)) != MPI_SUCCESS)
     return rc;
   r->type_owned = 1;

@@ -61,6 +61,10 @@ static int may_block_in_mpi(void) {
   return mpisnap__g.fast && mpisnap__g.recv_armed == 0;
 }
 
+/* In the direct regime every send may block inside MPI, synchronous ones
+ * too: no snapshot can begin before this rank's next safe point, and
+ * every receive of every rank is MPI's to match (regime.c). */
+
 /* The start of every send: the communicator's record in *cp, and
  * MPI_SUCCESS, TO_PROC_NULL (nothing to send), or the error to return. */
 static int send_begin(MPI_Comm comm, int dest, int tag, mpisnap__comm **cp) {
@@ -83,7 +87,8 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
   if (rc != MPI_SUCCESS)
     return rc == TO_PROC_NULL ? MPI_SUCCESS : rc;
   /* A buffered send completes locally by definition. */
-  if (mode == MODE_BUF || (mode == MODE_STD && may_block_in_mpi())) {
+  if (mode == MODE_BUF || mpisnap__g.coll_direct ||
+      (mode == MODE_STD && may_block_in_mpi())) {
     rc = post_send(buf, count, type, dest, tag, c, mode, NULL);
     send_progress();
     return rc == SUPPRESSED ? MPI_SUCCESS : mpisnap__raise(c, rc);
