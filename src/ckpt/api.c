@@ -252,28 +252,23 @@ MPISNAP_EXTERN int mpisnap_point(void) {
                      k->rout[R_COMMITTED] >= k->conf.id_base + k->coll_sid ||
                      k->rout[R_FAILED] >= k->coll_sid);
       k->record_next = k->round_want && free_to_start;
-      if (!k->misaligned &&
-          k->rout[R_WCOLL] != UINT64_MAX - k->rout[R_WCOLL_NEG]) {
-        /* The direct regime needs safe points called collectively; the
-         * detour is right for any program. */
-        k->misaligned = 1;
-        if (k->conf.rank == 0)
-          fprintf(stderr,
-                  "mpisnap: error: the ranks reached a safe point after "
-                  "different numbers of blocking collectives on "
-                  "MPI_COMM_WORLD (%llu to %llu): in collective mode "
-                  "mpisnap_point() must be called at the same place on "
-                  "every rank (a checkpoint taken there cannot restart "
-                  "into matching collectives); blocking collectives run "
-                  "through the layer from here\n",
-                  (unsigned long long)(UINT64_MAX - k->rout[R_WCOLL_NEG]),
-                  (unsigned long long)k->rout[R_WCOLL]);
-      }
+      if (k->rout[R_WCOLL] != UINT64_MAX - k->rout[R_WCOLL_NEG])
+        /* Then one collective can fall before a safe point on one rank
+         * and after it on another, and the regimes can differ across it;
+         * a checkpoint taken there could not restart either. */
+        mpisnap__fatal("collective mode: the ranks reached a safe point "
+                       "after different numbers of blocking collectives on "
+                       "MPI_COMM_WORLD (%llu to %llu); mpisnap_point() must "
+                       "be called at the same place on every rank (or use "
+                       "MPISNAP_INDEPENDENT)",
+                       (unsigned long long)(UINT64_MAX -
+                                            k->rout[R_WCOLL_NEG]),
+                       (unsigned long long)k->rout[R_WCOLL]);
       /* MPI's own calls until the next safe point only if no rank records
        * here or there and every rank was quiet at the last one
        * (docs/DESIGN.md, "The direct regime"). */
       mpisnap__layer_coll_regime(!start && !k->record_next &&
-                                 !k->misaligned && k->rout[R_UNQUIET] == 0);
+                                 k->rout[R_UNQUIET] == 0);
     } else if (start) {
       mpisnap__layer_coll_regime(0);
     }

@@ -101,7 +101,6 @@ typedef struct mpisnap__ck {
   int round_want, round_exit, round_can_start;
   uint64_t coll_sid;   /* collective mode: the snapshot last started together */
   int record_next;     /* collective mode: the next safe point records */
-  int misaligned;      /* collective mode: safe points not collective */
   double last_stall, write_seconds;
   MPI_Comm ctl;        /* control rounds only */
   int exit_requested, should_exit;
