@@ -120,6 +120,8 @@ mpisnap__engine *mpisnap__layer_engine(void) { return mpisnap__g.engine; }
 
 void mpisnap__layer_register(const mpisnap__hooks *hooks) {
   mpisnap__g.hooks = hooks;
+  if (hooks != NULL)
+    mpisnap__g.bare = 0; /* from here every message is counted */
 }
 
 int mpisnap__layer_progress(void) { return mpisnap__progress(); }
@@ -230,6 +232,13 @@ MPISNAP_EXTERN int mpisnap_test_snapshot(void) {
 
   if (!mpisnap__g.initialized)
     return MPISNAP_ESTATE;
+  /* The direct regime rests on no snapshot beginning outside a safe point
+   * (regime.c): a test that begins its own asks for the detour. */
+  if (mpisnap__g.coll_permit) {
+    fprintf(stderr, "mpisnap: error: mpisnap_test_snapshot() needs "
+                    "MPISNAP_DIRECT=0 (or MPISNAP_TEST_TRIGGER)\n");
+    return MPISNAP_ESTATE;
+  }
   mpisnap__engine_initiate(mpisnap__g.engine, &sid);
   mpisnap__progress();
   return (int)sid;

@@ -178,6 +178,10 @@ typedef struct mpisnap__state {
    * direct regime is possible at all in this job. */
   int coll_direct, coll_permit;
   int direct_off;         /* MPISNAP_DIRECT=0: never the direct regime */
+  /* Direct, and no checkpoint runtime registered (yet): no snapshot can
+   * ever begin, so point-to-point calls are MPI's own on the shadows,
+   * counted nowhere (regime.c). */
+  int bare;
   uint64_t n_coll_direct, n_coll_detour;
   /* A restart's logged messages not yet re-delivered (their communicator
    * is not created again yet): until then receives may be the layer's. */

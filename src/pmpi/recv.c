@@ -47,6 +47,9 @@ static int recv_on(mpisnap__comm *c, void *buf, int count, MPI_Datatype type,
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return rc;
+  if (mpisnap__g.bare && mpisnap__fast_ok(c))
+    return PMPI_Recv(buf, count, type, source, tag, c->sh[mpisnap__g.shq],
+                     status);
   if (mpisnap__fast_ok(c))
     return mpisnap__g.coll_direct
                ? mpisnap__direct_recv(c, buf, count, type, source, tag, status)
@@ -107,6 +110,10 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
     return MPI_ERR_COMM;
   if (source != MPI_PROC_NULL && (rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return mpisnap__raise(c, rc);
+  /* No snapshot can ever begin (regime.c): MPI's own request. */
+  if (!persistent && mpisnap__g.bare && mpisnap__fast_ok(c))
+    return mpisnap__raise(c, PMPI_Irecv(buf, count, type, source, tag,
+                                        c->sh[mpisnap__g.shq], request));
   r = mpisnap__req_new(MPISNAP__REQ_RECV);
   if (r == NULL)
     return MPI_ERR_NO_MEM;

@@ -29,6 +29,11 @@ void mpisnap__regime_setup(void) {
 
   g->coll_permit = g->trigger == 0 && !g->fast_off && !g->direct_off;
   g->coll_direct = g->coll_permit;
+  /* Until a runtime registers (mpisnap_init, collective, before any
+   * communication by the program's contract) nothing can begin a
+   * snapshot: receives need no layer request and no channel counts them
+   * (nor does any sender, so the counts stay consistent). */
+  g->bare = g->coll_permit;
 }
 
 void mpisnap__layer_coll_regime(int direct) {

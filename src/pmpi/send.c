@@ -30,7 +30,8 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
    * checkpoint; sending it again would deliver it twice. */
   if (mpisnap__suppress(c, dest))
     return SUPPRESSED;
-  mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
+  if (!mpisnap__g.bare)
+    mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
   if (real == NULL) {
     switch (mode) {
     case MODE_BUF: return PMPI_Bsend(buf, count, type, dest, tag, sh);

@@ -31,7 +31,9 @@
 #include "mpisnap_errno.h" /* MPISNAP_EXTERN */
 
 /* Initiate a snapshot from this rank now (joins one already active).
- * Returns the snapshot id (> 0) or a negative MPISNAP_E* code. */
+ * Returns the snapshot id (> 0) or a negative MPISNAP_E* code; refused
+ * (MPISNAP_ESTATE, with a message) unless MPISNAP_DIRECT=0 or
+ * MPISNAP_TEST_TRIGGER keeps the layer in the detour regime. */
 MPISNAP_EXTERN int mpisnap_test_snapshot(void);
 
 /* Drive the layer's progress until this rank is done with snapshot sid.
