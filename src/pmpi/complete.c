@@ -342,7 +342,7 @@ static int waitall_direct(int n, MPI_Request h[], MPI_Status sts[]) {
   MPI_Request rs[ON_STACK], *real = rs;
   MPI_Status ss[ON_STACK], *st = ss;
   mpisnap__req *ls[ON_STACK], **lr = ls;
-  int rc, i;
+  int rc, i, any;
 
   if (n > ON_STACK) {
     real = malloc((size_t)n * sizeof(*real));
@@ -353,8 +353,9 @@ static int waitall_direct(int n, MPI_Request h[], MPI_Status sts[]) {
       goto out;
     }
   }
+  any = mpisnap__req_any();
   for (i = 0; i < n; i++) {
-    lr[i] = mpisnap__req_lookup(h[i]);
+    lr[i] = any ? mpisnap__req_lookup(h[i]) : NULL;
     real[i] = h[i];
     if (lr[i] != NULL && direct_real(lr[i], &real[i]) < 0) {
       rc = -1;

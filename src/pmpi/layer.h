@@ -345,6 +345,9 @@ static inline void mpisnap__recv_disarm(mpisnap__req *r) {
 /* request.c */
 mpisnap__req *mpisnap__req_new(enum mpisnap__req_kind kind);
 void mpisnap__req_free(mpisnap__req *r);
+/* Whether any of the layer's requests exists: when none does, every
+ * handle is MPI's own and completion calls need not look them up. */
+int mpisnap__req_any(void);
 mpisnap__req *mpisnap__req_lookup(MPI_Request h);
 MPI_Request mpisnap__req_handle(mpisnap__req *r);
 int mpisnap__req_keep_type(mpisnap__req *r);

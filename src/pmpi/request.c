@@ -164,6 +164,8 @@ void mpisnap__req_free(mpisnap__req *r) {
     free(r);
 }
 
+int mpisnap__req_any(void) { return reqs.n > 0; }
+
 mpisnap__req *mpisnap__req_lookup(MPI_Request h) {
   return set_has(&reqs, (uintptr_t)h) ? (mpisnap__req *)(uintptr_t)h : NULL;
 }
