@@ -396,6 +396,14 @@ MPISNAP_EXTERN int MPI_Waitall(int n, MPI_Request h[], MPI_Status sts[]) {
   unsigned spins = 0;
   int remaining = n, rc;
 
+  if (mpisnap__g.bare && !mpisnap__req_any()) {
+    /* Every handle is MPI's own: MPI's Waitall, and the MPI_ERROR fields
+     * a multiple completion sets (MPI leaves them on success). */
+    rc = PMPI_Waitall(n, h, sts);
+    for (int i = 0; rc == MPI_SUCCESS && sts != MPI_STATUSES_IGNORE && i < n; i++)
+      sts[i].MPI_ERROR = MPI_SUCCESS;
+    return rc;
+  }
   if (mpisnap__g.coll_direct && (rc = waitall_direct(n, h, sts)) != -1)
     return rc;
   if (n > (int)sizeof(stack_done) && (done = malloc((size_t)n)) == NULL)

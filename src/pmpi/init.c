@@ -200,6 +200,7 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
   if (g->initialized && !g->finalized) {
     uint64_t bad;
     g->trigger = 0;
+    g->bare = 0; /* the calls of the end go the layer's way */
     if (g->hooks != NULL)
       g->hooks->finalize();
     mpisnap__layer_finish_snapshots(1);

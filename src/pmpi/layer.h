@@ -327,6 +327,20 @@ static inline int mpisnap__fast_ok(const mpisnap__comm *c) {
          mpisnap__queue_empty(&c->unexp) && mpisnap__queue_empty(&c->ahead);
 }
 
+/* Bare mode (regime.c): the shadow a point-to-point call goes straight
+ * to, with *cp its communicator's record; MPI_COMM_NULL when the call
+ * takes the layer's way (not bare, or something queued on comm). */
+static inline MPI_Comm mpisnap__bare_shadow(MPI_Comm comm,
+                                           mpisnap__comm **cp) {
+  mpisnap__comm *c;
+
+  if (!mpisnap__g.bare || (c = mpisnap__comm_get(comm)) == NULL ||
+      !mpisnap__fast_ok(c))
+    return MPI_COMM_NULL;
+  *cp = c;
+  return c->sh[mpisnap__g.shq];
+}
+
 /* A receive request the application started, until it completes it. */
 static inline void mpisnap__recv_arm(mpisnap__req *r) {
   if (!r->armed) {

@@ -47,9 +47,6 @@ static int recv_on(mpisnap__comm *c, void *buf, int count, MPI_Datatype type,
   }
   if ((rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return rc;
-  if (mpisnap__g.bare && mpisnap__fast_ok(c))
-    return PMPI_Recv(buf, count, type, source, tag, c->sh[mpisnap__g.shq],
-                     status);
   if (mpisnap__fast_ok(c))
     return mpisnap__g.coll_direct
                ? mpisnap__direct_recv(c, buf, count, type, source, tag, status)
@@ -68,7 +65,14 @@ static int recv_on(mpisnap__comm *c, void *buf, int count, MPI_Datatype type,
 MPISNAP_EXTERN int MPI_Recv(void *buf, int count, MPI_Datatype type,
                             int source, int tag, MPI_Comm comm,
                             MPI_Status *status) {
-  mpisnap__comm *c = mpisnap__enter(comm);
+  mpisnap__comm *c;
+  MPI_Comm sh = mpisnap__bare_shadow(comm, &c);
+
+  /* Bare mode (regime.c): MPI's own receive on the shadow. */
+  if (sh != MPI_COMM_NULL)
+    return mpisnap__raise(c, PMPI_Recv(buf, count, type, source, tag, sh,
+                                       status));
+  c = mpisnap__enter(comm);
 
   if (c == NULL)
     return MPI_ERR_COMM;
@@ -110,10 +114,6 @@ static int recv_request(void *buf, int count, MPI_Datatype type, int source,
     return MPI_ERR_COMM;
   if (source != MPI_PROC_NULL && (rc = check_source(c, source, tag)) != MPI_SUCCESS)
     return mpisnap__raise(c, rc);
-  /* No snapshot can ever begin (regime.c): MPI's own request. */
-  if (!persistent && mpisnap__g.bare && mpisnap__fast_ok(c))
-    return mpisnap__raise(c, PMPI_Irecv(buf, count, type, source, tag,
-                                        c->sh[mpisnap__g.shq], request));
   r = mpisnap__req_new(MPISNAP__REQ_RECV);
   if (r == NULL)
     return MPI_ERR_NO_MEM;
@@ -163,6 +163,13 @@ int mpisnap__start_recv(mpisnap__req *r) {
 MPISNAP_EXTERN int MPI_Irecv(void *buf, int count, MPI_Datatype type,
                              int source, int tag, MPI_Comm comm,
                              MPI_Request *request) {
+  mpisnap__comm *c;
+  MPI_Comm sh = mpisnap__bare_shadow(comm, &c);
+
+  /* Bare mode (regime.c): MPI's own request on the shadow. */
+  if (sh != MPI_COMM_NULL)
+    return mpisnap__raise(c, PMPI_Irecv(buf, count, type, source, tag, sh,
+                                        request));
   return recv_request(buf, count, type, source, tag, comm, 0, request);
 }
 

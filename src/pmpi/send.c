@@ -18,20 +18,9 @@ static void send_progress(void) {
     mpisnap__progress();
 }
 
-static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
-                     int tag, mpisnap__comm *c, int mode, MPI_Request *real) {
-  /* The shadow of this rank's epoch: it tells the receiver on which side
-   * of this rank's record the message was sent. */
-  MPI_Comm sh = c->sh[mpisnap__g.shq];
-
-  if (dest < 0 || dest >= c->size)
-    return MPI_ERR_RANK;
-  /* After a restart: the receiver consumed this message before its
-   * checkpoint; sending it again would deliver it twice. */
-  if (mpisnap__suppress(c, dest))
-    return SUPPRESSED;
-  if (!mpisnap__g.bare)
-    mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
+/* The send itself, on shadow sh: blocking when real is NULL. */
+static int mpi_send(const void *buf, int count, MPI_Datatype type, int dest,
+                    int tag, MPI_Comm sh, int mode, MPI_Request *real) {
   if (real == NULL) {
     switch (mode) {
     case MODE_BUF: return PMPI_Bsend(buf, count, type, dest, tag, sh);
@@ -44,6 +33,21 @@ static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
   case MODE_SYNC: return PMPI_Issend(buf, count, type, dest, tag, sh, real);
   default: return PMPI_Isend(buf, count, type, dest, tag, sh, real);
   }
+}
+
+static int post_send(const void *buf, int count, MPI_Datatype type, int dest,
+                     int tag, mpisnap__comm *c, int mode, MPI_Request *real) {
+  if (dest < 0 || dest >= c->size)
+    return MPI_ERR_RANK;
+  /* After a restart: the receiver consumed this message before its
+   * checkpoint; sending it again would deliver it twice. */
+  if (mpisnap__suppress(c, dest))
+    return SUPPRESSED;
+  mpisnap__engine_sent(mpisnap__g.engine, (uint32_t)c->out_idx[dest]);
+  /* The shadow of this rank's epoch: it tells the receiver on which side
+   * of this rank's record the message was sent. */
+  return mpi_send(buf, count, type, dest, tag, c->sh[mpisnap__g.shq], mode,
+                  real);
 }
 
 /* Whether this rank may block inside MPI for a standard send.  No MPI
@@ -83,7 +87,14 @@ static int send_blocking(const void *buf, int count, MPI_Datatype type,
                          int dest, int tag, MPI_Comm comm, int mode) {
   mpisnap__comm *c;
   MPI_Request req;
-  int rc = send_begin(comm, dest, tag, &c);
+  MPI_Comm sh = mpisnap__bare_shadow(comm, &c);
+  int rc;
+
+  /* Bare mode: MPI's own send on the shadow, nothing counted. */
+  if (sh != MPI_COMM_NULL)
+    return mpisnap__raise(c, mpi_send(buf, count, type, dest, tag, sh, mode,
+                                      NULL));
+  rc = send_begin(comm, dest, tag, &c);
 
   if (rc != MPI_SUCCESS)
     return rc == TO_PROC_NULL ? MPI_SUCCESS : rc;
@@ -126,8 +137,13 @@ static int send_nonblocking(const void *buf, int count, MPI_Datatype type,
                             MPI_Request *request) {
   mpisnap__comm *c;
   mpisnap__req *r;
-  int rc = send_begin(comm, dest, tag, &c);
+  MPI_Comm sh = mpisnap__bare_shadow(comm, &c);
+  int rc;
 
+  if (sh != MPI_COMM_NULL)
+    return mpisnap__raise(c, mpi_send(buf, count, type, dest, tag, sh, mode,
+                                      request));
+  rc = send_begin(comm, dest, tag, &c);
   if (rc != MPI_SUCCESS)
     return rc == TO_PROC_NULL ? done_request(request, 0) : rc;
   rc = post_send(buf, count, type, dest, tag, c, mode, request);
