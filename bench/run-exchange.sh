@@ -1,79 +1,10 @@
 #!/usr/bin/env bash
 # Runs the halo-exchange benchmark (bench/exchange.c) on each rank count and
-# prints its tables (markdown).
+# prints its tables (markdown); see run-ranks.sh for the options.
 #
 #   bench/run-exchange.sh [--build-dir DIR] [--preload] [--ranks "2 4"]
 #                     [--timeout SECONDS] [--] [benchmark options]
 #
-# The build directory is DIR, else $BUILD_DIR, else build/.  By default the
-# benchmark linked with libmpisnap runs; --preload runs the one linked with
-# MPI alone and loads libmpisnap.so from the build directory with
-# LD_PRELOAD.  Everything else goes to the benchmark: --reps N, --quick,
-# --pattern ring|grid|both, --max-size BYTES, --verbose (see its --help).  Ranks are bound
-# one per core when there are enough cores; beyond that the job is
-# oversubscribed and left unbound.  Build it first with
-#   cmake --build build --target mpisnap-bench-exchange mpisnap-bench-exchange-plain
-set -euo pipefail
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-name=exchange
-build_dir=${BUILD_DIR:-build}
-preload=false
-ranks="2 4"
-limit=900
-while [ $# -gt 0 ]; do
-  case $1 in
-    --build-dir|--ranks|--timeout)
-      [ $# -ge 2 ] || { echo "run-$name.sh: $1 needs a value" >&2; exit 2; }
-      case $1 in
-        --build-dir) build_dir=$2 ;;
-        --ranks) ranks=$2 ;;
-        --timeout) limit=$2 ;;
-      esac
-      shift 2
-      ;;
-    --preload) preload=true; shift ;;
-    --) shift; break ;;
-    *) break ;;
-  esac
-done
-
-if $preload; then
-  program=$build_dir/bench/mpisnap-bench-$name-plain
-else
-  program=$build_dir/bench/mpisnap-bench-$name
-fi
-if [ ! -x "$program" ]; then
-  echo "run-$name.sh: $program is missing; build it with" >&2
-  echo "  cmake --build $build_dir --target $(basename "$program")" >&2
-  exit 1
-fi
-extra=()
-if $preload; then
-  library=$(realpath -m "$build_dir/libmpisnap.so")
-  [ -e "$library" ] || { echo "run-$name.sh: $library is missing" >&2; exit 1; }
-  extra+=(-x "LD_PRELOAD=$library")
-fi
-
-# Containers run us as root, which Open MPI refuses without consent, and
-# usually lack the ptrace rights its single-copy (CMA) path needs.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-# No checkpoint, no verbosity: only the interception is measured.
-for v in $(env | grep -o '^MPISNAP_[A-Z_]*' || true); do unset "$v"; done
-
-first=true
-for np in $ranks; do
-  launch=(mpirun -np "$np")
-  # One core per rank when there are enough; binding more ranks than cores
-  # would make them take turns on a core, so then leave the scheduler free.
-  if [ "$np" -le "$(nproc)" ]; then
-    launch+=(--bind-to core)
-  else
-    launch+=(--bind-to none --oversubscribe)
-  fi
-  $first || echo
-  first=false
-  timeout -k 10 "$limit" "${launch[@]}" "${extra[@]}" "$program" "$@"
-done
+# Benchmark options: --reps N, --quick,
+# --pattern ring|grid|both, --max-size BYTES, --verbose (see its --help).
+exec "$(dirname "${BASH_SOURCE[0]}")/run-ranks.sh" exchange "$@"
