@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,12 +55,13 @@ static inline double bench_median(double *values, int n)
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
 
-/* Parses a byte count such as 4096, 64K or 4M (K and M binary); returns 0
- * on success, -1 on a malformed count. */
+/* Parses a byte count such as 4096, 64K, 4M or 1G (binary multiples);
+ * returns 0 on success, -1 on a malformed or too large count. */
 static inline int bench_parse_size(const char *text, size_t *out)
 {
     char *end;
     unsigned long long value;
+    int shift = 0;
 
     if (text[0] == '-')
         return -1;
@@ -66,14 +69,19 @@ static inline int bench_parse_size(const char *text, size_t *out)
     value = strtoull(text, &end, 10);
     if (errno != 0 || end == text)
         return -1;
-    if (*end == 'k' || *end == 'K') {
-        value <<= 10;
-        end++;
-    } else if (*end == 'm' || *end == 'M') {
-        value <<= 20;
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (shift) {
+        if (value > (ULLONG_MAX >> shift))
+            return -1;
+        value <<= shift;
         end++;
     }
-    if (*end != '\0')
+    if (*end != '\0' || value > SIZE_MAX)
         return -1;
     *out = (size_t)value;
     return 0;
@@ -193,5 +201,40 @@ static inline int bench_print_interception(const char *prefix,
     return unwrapped;
 }
 #endif /* _GNU_SOURCE */
+
+/* The options every benchmark takes: --help (-h), --quick, --verbose and
+ * --reps N with N from 1 to max_reps.  Returns 1 when argv[*i] is one of
+ * them (*i moved past N), 0 when it is none of them, and -1 with *bad set
+ * when N is wrong. */
+struct bench_common {
+    int help, quick, verbose, reps, reps_given;
+};
+
+static inline int bench_common_option(int argc, char **argv, int *i,
+                                      int max_reps, struct bench_common *c,
+                                      const char **bad)
+{
+    const char *arg = argv[*i];
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        c->help = 1;
+    } else if (strcmp(arg, "--quick") == 0) {
+        c->quick = 1;
+    } else if (strcmp(arg, "--verbose") == 0) {
+        c->verbose = 1;
+    } else if (strcmp(arg, "--reps") == 0 && *i + 1 < argc) {
+        char *end;
+        long reps = strtol(argv[++*i], &end, 10);
+        if (*end != '\0' || reps < 1 || reps > max_reps) {
+            *bad = "wants a number from 1 to the maximum --help gives";
+            return -1;
+        }
+        c->reps = (int)reps;
+        c->reps_given = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
 
 #endif /* MPISNAP_BENCH_H */

@@ -149,33 +149,6 @@ static void usage(FILE *out)
             DEFAULT_REPS, DEFAULT_POLL_US);
 }
 
-/* Parses a byte count such as 4096, 64K, 4M or 1G; returns 0 on success. */
-static int parse_size(const char *text, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    int shift = 0;
-    if (errno != 0 || end == text || text[0] == '-')
-        return -1;
-    if (*end == 'k' || *end == 'K')
-        shift = 10;
-    else if (*end == 'm' || *end == 'M')
-        shift = 20;
-    else if (*end == 'g' || *end == 'G')
-        shift = 30;
-    if (shift) {
-        if (value > (ULLONG_MAX >> shift))
-            return -1;
-        value <<= shift;
-        end++;
-    }
-    if (*end != '\0' || value > SIZE_MAX)
-        return -1;
-    *out = (size_t)value;
-    return 0;
-}
-
 /* Returns -1 to go on, or the exit status to stop with (0 after --help, 2
  * after bad usage).  Only rank 0 (or the report mode) prints. */
 static int parse_options(int argc, char **argv, struct options *opt)
@@ -188,31 +161,24 @@ static int parse_options(int argc, char **argv, struct options *opt)
     opt->drop_caches = 1;
     opt->rep = -1;
     int have_size = 0;
+    struct bench_common common = {.reps = opt->reps};
+
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *bad = NULL;
         int more = i + 1 < argc;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            if (rank == 0)
-                usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--quick") == 0) {
-            opt->quick = 1;
-        } else if (strcmp(arg, "--verbose") == 0) {
-            opt->verbose = 1;
+        if (bench_common_option(argc, argv, &i, MAX_REPS, &common, &bad)) {
+            if (common.help) {
+                if (rank == 0)
+                    usage(stdout);
+                return 0;
+            }
         } else if (strcmp(arg, "--list-sizes") == 0) {
             opt->mode = MODE_LIST;
         } else if (strcmp(arg, "--restore") == 0) {
             opt->mode = MODE_RESTORE;
         } else if (strcmp(arg, "--no-drop-caches") == 0) {
             opt->drop_caches = 0;
-        } else if (strcmp(arg, "--reps") == 0 && more) {
-            char *end;
-            long reps = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || reps < 1 || reps > MAX_REPS)
-                bad = "wants a number from 1 to " STR(MAX_REPS);
-            else
-                opt->reps = (int)reps;
         } else if (strcmp(arg, "--rep") == 0 && more) {
             char *end;
             long rep = strtol(argv[++i], &end, 10);
@@ -228,10 +194,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
             else
                 opt->poll_us = us;
         } else if (strcmp(arg, "--max-size") == 0 && more) {
-            if (parse_size(argv[++i], &opt->max_size) != 0)
+            if (bench_parse_size(argv[++i], &opt->max_size) != 0)
                 bad = "wants a byte count such as 16M or 1G";
         } else if (strcmp(arg, "--size") == 0 && more) {
-            if (parse_size(argv[++i], &opt->size) != 0 || opt->size == 0 ||
+            if (bench_parse_size(argv[++i], &opt->size) != 0 || opt->size == 0 ||
                 opt->size % sizeof(double) != 0)
                 bad = "wants a positive multiple of 8 bytes";
             have_size = 1;
@@ -253,6 +219,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
             return 2;
         }
     }
+    opt->reps = common.reps;
+    opt->quick = common.quick;
+    opt->verbose = common.verbose;
     const char *missing = NULL;
     int mpi_mode = opt->mode == MODE_WRITE || opt->mode == MODE_RESTORE;
     if (mpi_mode && opt->base_dir == NULL)

@@ -184,33 +184,23 @@ static int parse_ops(const char *list, int ops[NOPS])
  */
 static int parse_options(int argc, char **argv, int rank, struct options *opt)
 {
-    int reps_given = 0;
-
     opt->reps = DEFAULT_REPS;
     opt->quick = 0;
     opt->verbose = 0;
     opt->max_size = (size_t)-1;
     for (int o = 0; o < NOPS; o++)
         opt->ops[o] = 1;
+    struct bench_common common = {.reps = opt->reps};
+
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *bad = NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            if (rank == 0)
-                usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--quick") == 0) {
-            opt->quick = 1;
-        } else if (strcmp(arg, "--verbose") == 0) {
-            opt->verbose = 1;
-        } else if (strcmp(arg, "--reps") == 0 && i + 1 < argc) {
-            char *end;
-            long reps = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || reps < 1 || reps > MAX_REPS)
-                bad = "wants a number from 1 to " STR(MAX_REPS);
-            else
-                opt->reps = (int)reps;
-            reps_given = 1;
+        if (bench_common_option(argc, argv, &i, MAX_REPS, &common, &bad)) {
+            if (common.help) {
+                if (rank == 0)
+                    usage(stdout);
+                return 0;
+            }
         } else if (strcmp(arg, "--max-size") == 0 && i + 1 < argc) {
             if (bench_parse_size(argv[++i], &opt->max_size) != 0)
                 bad = "wants a byte count such as 4096, 64K or 4M";
@@ -229,7 +219,10 @@ static int parse_options(int argc, char **argv, int rank, struct options *opt)
             return 2;
         }
     }
-    if (opt->quick && !reps_given)
+    opt->reps = common.reps;
+    opt->quick = common.quick;
+    opt->verbose = common.verbose;
+    if (opt->quick && !common.reps_given)
         opt->reps = QUICK_REPS;
     return -1;
 }

@@ -129,27 +129,6 @@ static void usage(FILE *out)
             DEFAULT_REPS);
 }
 
-/* Parses a byte count such as 4096, 64K or 4M; returns 0 on success. */
-static int parse_size(const char *text, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || text[0] == '-')
-        return -1;
-    if (*end == 'k' || *end == 'K') {
-        value <<= 10;
-        end++;
-    } else if (*end == 'm' || *end == 'M') {
-        value <<= 20;
-        end++;
-    }
-    if (*end != '\0')
-        return -1;
-    *out = (size_t)value;
-    return 0;
-}
-
 /*
  * Parses the command line, which every rank sees in full.  Returns -1 to go
  * on, or the exit status to stop with (0 after --help, 2 after bad usage).
@@ -160,26 +139,19 @@ static int parse_options(int argc, char **argv, int rank, struct options *opt)
     opt->quick = 0;
     opt->verbose = 0;
     opt->max_size = (size_t)-1;
+    struct bench_common common = {.reps = opt->reps};
+
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *bad = NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            if (rank == 0)
-                usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--quick") == 0) {
-            opt->quick = 1;
-        } else if (strcmp(arg, "--verbose") == 0) {
-            opt->verbose = 1;
-        } else if (strcmp(arg, "--reps") == 0 && i + 1 < argc) {
-            char *end;
-            long reps = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || reps < 1 || reps > MAX_REPS)
-                bad = "wants a number from 1 to " STR(MAX_REPS);
-            else
-                opt->reps = (int)reps;
+        if (bench_common_option(argc, argv, &i, MAX_REPS, &common, &bad)) {
+            if (common.help) {
+                if (rank == 0)
+                    usage(stdout);
+                return 0;
+            }
         } else if (strcmp(arg, "--max-size") == 0 && i + 1 < argc) {
-            if (parse_size(argv[++i], &opt->max_size) != 0)
+            if (bench_parse_size(argv[++i], &opt->max_size) != 0)
                 bad = "wants a byte count such as 4096, 64K or 4M";
         } else {
             bad = "unknown option or missing value";
@@ -192,6 +164,9 @@ static int parse_options(int argc, char **argv, int rank, struct options *opt)
             return 2;
         }
     }
+    opt->reps = common.reps;
+    opt->quick = common.quick;
+    opt->verbose = common.verbose;
     return -1;
 }
 
