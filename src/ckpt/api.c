@@ -129,9 +129,16 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
     return rc;
   /* A restart settles conf.parent, so it comes before the writer thread,
    * which reads conf without the lock. */
-  if (restart != NULL && *restart != '\0' &&
-      (rc = mpisnap__ck_restart_setup(restart)) != 0)
-    return rc;
+  if (restart != NULL && *restart != '\0') {
+    int worst = 0;
+    rc = mpisnap__ck_restart_setup(restart);
+    /* The ranks leave together: rank 0 reports what is wrong, and a rank
+     * that returned at once could otherwise make the program abort the
+     * job before that message is out (faults.nranks lost it once). */
+    PMPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (worst != 0)
+      return rc != 0 ? rc : worst;
+  }
   if (PMPI_Comm_dup(MPI_COMM_WORLD, &k->ctl) != MPI_SUCCESS)
     return MPISNAP_EMPI;
   if ((rc = mpisnap__ck_writer_start()) != 0) {
