@@ -71,9 +71,31 @@ static int configure(void) {
                             "a non-negative integer", &every)) != 0)
     return rc;
   k->every = (uint64_t)every;
+  k->sync_interval = 0.01;
+  if ((rc = mpisnap__ck_env("MPISNAP_SYNC_INTERVAL", MPISNAP__ENV_SECONDS, 0,
+                            3600, "a number of seconds from 0 to 3600",
+                            &k->sync_interval)) != 0)
+    return rc;
   if ((rc = mpisnap__ck_ops_setup()) != 0)
     return rc;
   return setup_dir();
+}
+
+/* Collective mode places round points by MPISNAP_EVERY (below), so every
+ * rank must count the same: a difference would misplace the rounds. */
+static int agree_every(void) {
+  mpisnap__ck *k = &mpisnap__c;
+  uint64_t in[2] = {k->every, UINT64_MAX - k->every}, out[2];
+
+  PMPI_Allreduce(in, out, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+  if (out[0] == UINT64_MAX - out[1])
+    return 0;
+  if (k->conf.rank == 0)
+    fprintf(stderr, "mpisnap: error: MPISNAP_EVERY differs between ranks "
+                    "(%llu to %llu); give every rank the same value\n",
+            (unsigned long long)(UINT64_MAX - out[1]),
+            (unsigned long long)out[0]);
+  return MPISNAP_ECONFIG;
 }
 
 /* ---- init and finalize ---- */
@@ -107,6 +129,8 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   PMPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (all < 0)
     return rc < 0 ? rc : all;
+  if ((rc = agree_every()) != 0)
+    return rc;
   /* From here the runtime may begin snapshots (even if a later step fails
    * on some rank, all ranks switch here alike).  Collective mode begins
    * them only at safe points, all ranks alike, so the blocking collectives
@@ -147,6 +171,13 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   }
   k->on = 1;
   k->last_time = mpisnap__now();
+  /* The first safe point is a round point, and so is every one until the
+   * rounds have measured how long safe points take. */
+  k->spacing = 1;
+  k->spacing_want = 1;
+  k->round_point = k->points + 1;
+  k->round_prev = k->points;
+  k->round_time = k->last_time;
   mpisnap__layer_register(&hooks);
   return 0;
 }
@@ -167,6 +198,14 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
 
   if (!k->on)
     return k->finalized ? 0 : MPISNAP_ESTATE;
+  if (k->conf.verbose && k->conf.rank == 0)
+    fprintf(stderr, "mpisnap: %llu control rounds at %llu safe points "
+                    "(%s mode%s)\n",
+            (unsigned long long)k->rounds, (unsigned long long)k->points,
+            k->conf.mode == MPISNAP_COLLECTIVE ? "collective" : "independent",
+            k->conf.mode == MPISNAP_COLLECTIVE && k->sync_interval > 0
+                ? ", spaced by MPISNAP_SYNC_INTERVAL"
+                : "");
   /* Control rounds are matched by count: catch up with the rank that ran
    * the most before running the final ones in lock step. */
   PMPI_Allreduce(&k->rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX,
@@ -211,6 +250,53 @@ MPISNAP_EXTERN int mpisnap_restarting(void) {
 
 /* ---- safe points and requests ---- */
 
+/* Round points.  A control round at every safe point costs a global
+ * synchronisation per iteration, which a code that only talks to its
+ * neighbours never pays otherwise (heat2d on 4 ranks sharing 2 cores:
+ * up to 1.18x).  So collective mode runs the round only at round points,
+ * as FTI spaces its own agreement by the measured iteration time: each
+ * round point proposes a spacing that puts about MPISNAP_SYNC_INTERVAL
+ * seconds between rounds (at most twice the current one, at most
+ * MAX_SPACING), the round takes the smallest proposal, and the next round
+ * point follows from that and from MPISNAP_EVERY alone, values every rank
+ * has alike (docs/DESIGN.md, "Round points").  A request is acted on
+ * within three round points; MPISNAP_EVERY's checkpoints land where they
+ * would with a round at every safe point: the safe points N, N+1 and N+2
+ * of each multiple N of it are round points. */
+enum { MAX_SPACING = 64 };
+
+static void next_round_point(mpisnap__ck *k) {
+  double t = mpisnap__now(), per;
+  uint64_t q = k->points, want = 1, next;
+
+  /* This rank's proposal, for the round that starts here. */
+  if (q > k->round_prev && k->sync_interval > 0) {
+    per = (t - k->round_time) / (double)(q - k->round_prev);
+    if (per <= 0)
+      want = MAX_SPACING;
+    else if (k->sync_interval / per < MAX_SPACING)
+      want = (uint64_t)(k->sync_interval / per);
+    else
+      want = MAX_SPACING;
+    if (want > 2 * k->spacing)
+      want = 2 * k->spacing;
+    if (want < 1)
+      want = 1;
+  }
+  k->spacing_want = want;
+  k->round_time = t;
+  k->round_prev = q;
+  /* The next round point, from the spacing the last round agreed. */
+  next = q + (k->spacing ? k->spacing : 1);
+  if (k->every)
+    for (uint64_t m = q + 1; m < next; m++)
+      if (m % k->every <= 2) {
+        next = m;
+        break;
+      }
+  k->round_point = next;
+}
+
 MPISNAP_EXTERN int mpisnap_point(void) {
   mpisnap__ck *k = &mpisnap__c;
   mpisnap__engine *e = mpisnap__c.engine;
@@ -235,14 +321,20 @@ MPISNAP_EXTERN int mpisnap_point(void) {
       (k->interval > 0 && mpisnap__now() - k->last_time >= k->interval))
     k->want = 1;
   if (k->conf.mode == MPISNAP_COLLECTIVE) {
-    /* The round started at the previous safe point decides, identically
-     * on every rank, whether the NEXT safe point records: one safe point
-     * ahead, so that while any rank is between two safe points that do
-     * not record, no rank can record (a rank runs at most one safe point
-     * ahead of the slowest, whose round it needs).  That is what lets
-     * the calls in between go straight to MPI (regime.c). */
-    int start = k->record_next, finished = mpisnap__ck_round_finish(1);
+    int start, finished;
 
+    /* Between round points a safe point does nothing more: no record, no
+     * round, the regime unchanged. */
+    if (k->points < k->round_point)
+      return 0;
+    /* The round started at the previous round point decides, identically
+     * on every rank, whether the NEXT round point records: one round
+     * point ahead, so that while any rank is between two round points
+     * that do not record, no rank can record (a rank runs at most one
+     * round point ahead of the slowest, whose round it needs).  That is
+     * what lets the calls in between go straight to MPI (regime.c). */
+    start = k->record_next;
+    finished = mpisnap__ck_round_finish(1);
     k->record_next = 0;
     if (start) {
       uint64_t sid = 0;
@@ -276,9 +368,11 @@ MPISNAP_EXTERN int mpisnap_point(void) {
        * (docs/DESIGN.md, "The direct regime"). */
       mpisnap__layer_coll_regime(!start && !k->record_next &&
                                  k->rout[R_UNQUIET] == 0);
+      k->spacing = UINT64_MAX - k->rout[R_SPACING_NEG];
     } else if (start) {
       mpisnap__layer_coll_regime(0);
     }
+    next_round_point(k);
     mpisnap__ck_round_start();
     return recorded;
   }

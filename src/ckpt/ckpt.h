@@ -27,7 +27,7 @@ typedef struct mpisnap__pvar {
 /* Values exchanged in each control round (MPI_MAX over ranks). */
 enum { R_WANT, R_EXIT, R_NOT_DURABLE, R_COMMITTED, R_FAILED, R_STALL_US,
        R_WRITE_US, R_EXIT_SID, R_NO_EXIT_SID, R_UNQUIET, R_WCOLL, R_WCOLL_NEG,
-       R_NMAX };
+       R_SPACING_NEG, R_NMAX };
 /* Summed to rank 0 (statistics of the snapshot being committed). */
 enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
 
@@ -100,7 +100,16 @@ typedef struct mpisnap__ck {
   uint64_t rounds;
   int round_want, round_exit, round_can_start;
   uint64_t coll_sid;   /* collective mode: the snapshot last started together */
-  int record_next;     /* collective mode: the next safe point records */
+  int record_next;     /* collective mode: the next round point records */
+  /* Collective mode runs its control round only at "round points", every
+   * `spacing` safe points, agreed in the rounds from the time safe points
+   * take (api.c, "Round points"). */
+  double sync_interval; /* MPISNAP_SYNC_INTERVAL: seconds between rounds */
+  uint64_t spacing;     /* safe points between round points, agreed */
+  uint64_t round_point; /* the next round point (a value of `points`) */
+  uint64_t spacing_want;/* this rank's proposal, sent in the next round */
+  double round_time;    /* when the last round point was passed */
+  uint64_t round_prev;  /* and its point */
   double last_stall, write_seconds;
   MPI_Comm ctl;        /* control rounds only */
   int exit_requested, should_exit;

@@ -232,6 +232,8 @@ void mpisnap__ck_round_start(void) {
    * points sit at the same place relative to the world's collectives. */
   k->rin[R_WCOLL] = mpisnap__layer_world_collectives();
   k->rin[R_WCOLL_NEG] = UINT64_MAX - k->rin[R_WCOLL];
+  /* The spacing of round points: the smallest any rank proposes. */
+  k->rin[R_SPACING_NEG] = UINT64_MAX - (k->spacing_want ? k->spacing_want : 1);
   memcpy(k->round_sin, k->sin, sizeof(k->sin));
   k->round_taken = k->taken_sid;
   PMPI_Iallreduce(k->rin, k->rout, R_NMAX, MPI_UINT64_T, MPI_MAX, k->ctl,

@@ -792,6 +792,18 @@ case_bad_env() {
   bad_value MPISNAP_LOG_MEM x
   bad_value MPISNAP_TEST_TRIGGER 0
   bad_value MPISNAP_FAST yes
+  bad_value MPISNAP_SYNC_INTERVAL soon
+  # Collective mode places its control rounds by MPISNAP_EVERY: one rank
+  # counting differently must stop the job with a message, not misplace
+  # the rounds.  Rank 1 alone gets another value (the launchers' own rank
+  # variables, Open MPI's and Hydra's).
+  local out=$WORK/bad.every-differs.out
+  run "$out" "$NP" MPISNAP_DIR="$WORK/ck" MPISNAP_EVERY=4 sh -c \
+    'r=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-}}; [ -n "$r" ] || exit 99
+     [ "$r" != 1 ] || export MPISNAP_EVERY=5; exec "$@"' sh "$RING" 50
+  expect_error "$out" "MPISNAP_EVERY 4 on rank 0, 5 on rank 1" \
+    "MPISNAP_EVERY differs between ranks (4 to 5)"
+  echo "$(grep -m1 'MPISNAP_EVERY differs' "$out")"
   ok
 }
 
@@ -811,6 +823,8 @@ case_bad_env_edge() {
   bad_value MPISNAP_KEEP 4294967296
   bad_value MPISNAP_LOG_MEM " -1"
   bad_value MPISNAP_TEST_TRIGGER " -1"
+  bad_value MPISNAP_SYNC_INTERVAL 3601
+  bad_value MPISNAP_SYNC_INTERVAL nan
   [ ${#BAD[@]} -eq 0 ] || fail "accepted: ${BAD[*]}"
   ok
 }
@@ -821,9 +835,10 @@ case_coalesce() {
   need_prog "$BIG" "$CKCHECK"
   local args mode out ids n req seq
   for mode in c i; do
-    # a. A burst: rank 0 asks before safe point 10, and again before
-    # points 11..13 while that checkpoint (32 MiB) is still being taken or
-    # written: exactly one more checkpoint follows, not none and not four.
+    # a. A burst: rank 0 asks before safe point 10, and again before the
+    # 3 safe points after it recorded that checkpoint (32 MiB), while it is
+    # still being written: exactly one more checkpoint follows, not none
+    # and not four.
     args=(8192 200 2000 "$mode" 2)
     reference "$BIG" "${args[@]}"
     CK=$WORK/ck.$mode.burst
