@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin
-  libhdf5-openmpi-dev hdf5-tools)
+  libhdf5-openmpi-dev hdf5-tools gfortran)
 case ${1:-} in
   --test-tools)
     PACKAGES+=(clang libclang-rt-14-dev shellcheck munge slurmctld slurmd
