@@ -111,7 +111,19 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   const mpisnap__layer_info *li = mpisnap__layer_info_get();
   const char *restart = getenv("MPISNAP_RESTART");
   int rc, all = 0;
+  char why[512];
 
+  /* Traffic that bypasses the layer would make every checkpoint wrong
+   * without a word: refuse to start (every rank runs the same check). */
+  if (mpisnap__layer_fortran_check(why, sizeof(why)) != 0) {
+    int up = 0, me = 0;
+    PMPI_Initialized(&up);
+    if (up)
+      PMPI_Comm_rank(MPI_COMM_WORLD, &me);
+    if (me == 0)
+      fprintf(stderr, "mpisnap: error: %s\n", why);
+    return MPISNAP_ENOTSUP;
+  }
   if (li == NULL)
     return MPISNAP_ESTATE; /* before MPI_Init, or after MPI_Finalize */
   if (k->on || k->finalized)

@@ -8,6 +8,7 @@
 #define MPISNAP_PMPI_IFACE_H
 
 #include <mpi.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/engine.h"
@@ -71,6 +72,10 @@ uint64_t mpisnap__layer_world_collectives(void);
 /* MPI_Finalize ends the process with this status (a checkpoint-and-exit
  * that committed); 0: return normally. */
 void mpisnap__layer_exit_status(int status);
+
+/* Whether every Fortran MPI entry point in the process is the layer's
+ * (fortran.c): 0, or -1 with a message naming the first that is not. */
+int mpisnap__layer_fortran_check(char *msg, size_t len);
 
 /* Stop the job with a message on stderr (MPI_Abort, status 70). */
 void mpisnap__fatal(const char *fmt, ...)

@@ -89,15 +89,17 @@ static int setup(void) {
   return mpisnap__comm_setup();
 }
 
-MPISNAP_EXTERN int MPI_Init(int *argc, char ***argv) {
-  int rc = PMPI_Init(argc, argv);
-  return rc == MPI_SUCCESS ? setup() : rc;
+/* After MPI's own initialisation returned rc: start the layer, unless
+ * that already happened (a Fortran MPI_Init that called our C MPI_Init). */
+int mpisnap__init_layer(int rc) {
+  if (rc == MPI_SUCCESS && !mpisnap__g.initialized)
+    rc = setup();
+  if (rc == MPI_SUCCESS)
+    mpisnap__fortran_setup();
+  return rc;
 }
 
-MPISNAP_EXTERN int MPI_Init_thread(int *argc, char ***argv, int required,
-                                   int *provided) {
-  int rc;
-
+int mpisnap__init_thread_check(int required) {
   if (required == MPI_THREAD_MULTIPLE) {
     fprintf(stderr, "mpisnap: error: this program asks for "
                     "MPI_THREAD_MULTIPLE, which mpisnap does not support; "
@@ -105,8 +107,20 @@ MPISNAP_EXTERN int MPI_Init_thread(int *argc, char ***argv, int required,
                     "mpisnap\n");
     return MPI_ERR_OTHER;
   }
-  rc = PMPI_Init_thread(argc, argv, required, provided);
-  return rc == MPI_SUCCESS ? setup() : rc;
+  return MPI_SUCCESS;
+}
+
+MPISNAP_EXTERN int MPI_Init(int *argc, char ***argv) {
+  return mpisnap__init_layer(PMPI_Init(argc, argv));
+}
+
+MPISNAP_EXTERN int MPI_Init_thread(int *argc, char ***argv, int required,
+                                   int *provided) {
+  int rc = mpisnap__init_thread_check(required);
+
+  if (rc != MPI_SUCCESS)
+    return rc;
+  return mpisnap__init_layer(PMPI_Init_thread(argc, argv, required, provided));
 }
 
 /* ---- the checkpoint runtime's view (iface.h) ---- */

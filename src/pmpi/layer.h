@@ -50,6 +50,7 @@ struct mpisnap__msg {
   int heap;            /* allocated (queued), rather than on a stack */
   uint64_t seq;        /* arrival order on this rank: channel order */
   uint64_t eidx;       /* index among its channel's arrivals of its epoch */
+  MPI_Fint fhandle;    /* its Fortran handle (fortran.c), or 0 */
 };
 
 enum mpisnap__req_kind {
@@ -86,6 +87,7 @@ struct mpisnap__req {
   int armed;              /* counted in mpisnap__g.recv_armed */
   int type_owned;         /* type is the layer's own duplicate (request.c) */
   long det_idx;           /* wildcard receive: its determinant, or -1 */
+  MPI_Fint fhandle;       /* its Fortran handle (fortran.c), or 0 */
   MPI_Status status;
 };
 
@@ -369,6 +371,16 @@ int mpisnap__req_test(mpisnap__req *r); /* 1 if complete */
 mpisnap__msg *mpisnap__msg_lookup(MPI_Message h);
 MPI_Message mpisnap__msg_handle(mpisnap__msg *m);
 void mpisnap__msg_forget(mpisnap__msg *m);
+
+/* init.c: start the layer after MPI's initialisation returned rc (once);
+ * refuse thread levels the layer cannot carry. */
+int mpisnap__init_layer(int rc);
+int mpisnap__init_thread_check(int required);
+
+/* fortran.c: the Fortran sentinels, looked up after MPI_Init; a layer
+ * object's Fortran handle, released when the object goes. */
+void mpisnap__fortran_setup(void);
+void mpisnap__fortran_forget(int fhandle);
 
 /* chanlog.c */
 void mpisnap__log_from_user(mpisnap__comm *c, int source, int tag,

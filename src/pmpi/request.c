@@ -158,6 +158,8 @@ void mpisnap__req_free(mpisnap__req *r) {
     r->type_owned = 0;
   }
   set_del(&reqs, (uintptr_t)r);
+  if (r->fhandle != 0)
+    mpisnap__fortran_forget(r->fhandle);
   if (nspare < SPARE_MAX)
     spare[nspare++] = r;
   else
@@ -179,9 +181,15 @@ mpisnap__msg *mpisnap__msg_lookup(MPI_Message h) {
 }
 
 MPI_Message mpisnap__msg_handle(mpisnap__msg *m) {
+  m->fhandle = 0;
   if (set_add(&msgs, (uintptr_t)m) < 0)
     mpisnap__fatal("out of memory registering a message handle");
   return (MPI_Message)(uintptr_t)m;
 }
 
-void mpisnap__msg_forget(mpisnap__msg *m) { set_del(&msgs, (uintptr_t)m); }
+void mpisnap__msg_forget(mpisnap__msg *m) {
+  set_del(&msgs, (uintptr_t)m);
+  if (m->fhandle != 0)
+    mpisnap__fortran_forget(m->fhandle);
+  m->fhandle = 0;
+}
