@@ -13,7 +13,9 @@
 # suite's folder, default ../shared/peer/mpich-pt2pt beside the clone),
 # PEER_WORK (scratch folder, default ${TMPDIR:-/tmp}/mpisnap-peer),
 # PEER_TIMEOUT (seconds per run, default 120), PEER_BASELINE (a plain.txt
-# kept from an earlier run: skip the plain run).  Runs that fail on plain MPI
+# kept from an earlier run: skip the plain run), PEER_SKIP (a grep -E regex
+# on a run's "name np args": such runs are left out of every mode, plain
+# included, and listed).  Runs that fail on plain MPI
 # too (Open MPI 4.1.4: sendrecv3 -isendrecv, recvnull, cancelrecv) are not
 # run again in the other modes.  Each mode's table is left in
 # $PEER_WORK/MODE.txt and each run's output in $PEER_WORK/logs/MODE/.
@@ -64,13 +66,32 @@ bash "$suite/build.sh" "$BUILD_DIR" "$work" | sed 's/^/  /'
 # One key per run: "kind name np=N args=[...]"; the result after it.
 results() { sed -nE 's/^(in|dtp) +([^ ]+) +np=([0-9]+) +args=\[([^]]*)\] +([A-Z]+).*/\1 \2 np=\3 args=[\4]\t\5/p' "$1"; }
 
+# An exact-line regex of the given "kind name np args" keys (stdin) for
+# run.sh's PEER_FILTER.
+exact() {
+  sed -E 's/^(in|dtp) ([^ ]+) np=([0-9]+) args=\[(.*)\]$/\2 \3 \4/; s/ +$//; s/[][\\.^$*+?(){}|]/\\&/g; s/.*/^& ?$/' |
+    paste -sd'|'
+}
+
+# PEER_SKIP: the runs left out, and a filter of the others for the plain run.
+plain_filter=
+if [[ -n ${PEER_SKIP:-} ]]; then
+  keys=$(awk '{n=$2; np=$3; $1=$2=$3=""; sub(/^ +/, ""); printf "%s %s np=%s args=[%s]\n", "in", n, np, $0}' "$work/tests.txt")
+  skipped=$(awk '{n=$2; np=$3; $1=$2=$3=""; sub(/^ +/, ""); print n, np, $0}' "$work/tests.txt" |
+    grep -nE -- "$PEER_SKIP" | cut -d: -f1 || true)
+  [[ -n $skipped ]] || { echo "peer.sh: PEER_SKIP='$PEER_SKIP' matches no run" >&2; exit 1; }
+  echo "peer.sh: left out (PEER_SKIP): $(echo "$skipped" | wc -l) runs:"
+  for i in $skipped; do sed -n "${i}p" "$work/tests.txt" | sed 's/^/  /'; done
+  plain_filter=$(echo "$keys" | sed "$(for i in $skipped; do printf '%sd;' "$i"; done)" | exact)
+fi
+
 # The baseline: plain MPI's table, run now or (PEER_BASELINE) one kept from
 # an earlier run against the same MPI, for repeated rounds.
 if [[ -n ${PEER_BASELINE:-} ]]; then
   [[ -s $PEER_BASELINE ]] || { echo "peer.sh: PEER_BASELINE=$PEER_BASELINE is not a plain.txt of an earlier run" >&2; exit 1; }
   [[ $PEER_BASELINE -ef $work/plain.txt ]] || cp "$PEER_BASELINE" "$work/plain.txt"
 else
-  bash "$runner" plain "$work" >"$work/plain.txt" 2>&1 || true
+  PEER_FILTER=$plain_filter bash "$runner" plain "$work" >"$work/plain.txt" 2>&1 || true
 fi
 results "$work/plain.txt" | awk -F'\t' '$2 == "PASS" {print $1}' >"$work/baseline.txt"
 nbase=$(wc -l <"$work/baseline.txt")
@@ -79,8 +100,7 @@ results "$work/plain.txt" | awk -F'\t' '$2 != "PASS" {print "  " $1 " " $2}'
 [[ $nbase -gt 0 ]] || { echo "peer.sh: no run passed on plain MPI" >&2; exit 1; }
 
 # Only the runs that pass on plain MPI: a regex of their exact lines.
-filter=$(sed -E 's/^(in|dtp) ([^ ]+) np=([0-9]+) args=\[(.*)\]$/\2 \3 \4/; s/ +$//; s/[][\\.^$*+?(){}|]/\\&/g; s/.*/^& ?$/' \
-  "$work/baseline.txt" | paste -sd'|')
+filter=$(exact <"$work/baseline.txt")
 
 status=0
 for mode in "${modes[@]}"; do

@@ -44,7 +44,7 @@ read -r -a peer_modes <<<"${MPISNAP_PEER_MODES:-preload snap slow}"
 # Hydra.  A subset, for time: the MPI layer's programs linked and preloaded
 # in every mode, the e2e and the applications' kill-and-restart tests, the
 # fault case of a checkpoint from another MPI, and the peer suite in modes
-# preload and snap.  Left to the Open MPI run below: the CLI, the rest of the
+# preload and snap without its 30 longest runs (below).  Left to the Open MPI run below: the CLI, the rest of the
 # fault matrix, fuzzers, install, Slurm, the apps' argument and job-script
 # tests.  MPICH_SKIP: a ctest regex of tests to leave out (none by default).
 MPICH_BUILD_DIR=${MPICH_BUILD_DIR:-build-mpich}
@@ -55,7 +55,12 @@ cmake -S . -B "$MPICH_BUILD_DIR" -DMPISNAP_MPI=mpich -DMPISNAP_WERROR=ON \
 cmake --build "$MPICH_BUILD_DIR" -j"$(nproc)"
 ctest --test-dir "$MPICH_BUILD_DIR" --output-on-failure -j2 -E "$MPICH_SKIP" \
   -R '^(mpi|preload|e2e)\.|^apps\.[a-z0-9]+\.restart$|^faults\.other-mpi$'
-BUILD_DIR=$MPICH_BUILD_DIR ./scripts/peer.sh preload snap
+# MPICH 4.0.2 here (ch4:ucx, built without yaksa) needs minutes for the
+# suite's largest runs on plain MPI (sendrecv1 with 262144 mixed-type
+# elements: 96 s; the whole plain run 17 min on 2 loaded cores): those are
+# left out, with the two that do not pass on plain MPICH anyway.
+BUILD_DIR=$MPICH_BUILD_DIR PEER_SKIP=${MPICH_PEER_SKIP:-'^(sendflood|cancelrecv|pt2pt_large|large_message) |-sendcnt=(65530|262144) '} \
+  ./scripts/peer.sh preload snap
 echo "test.sh: MPICH stage: $(( ($(date +%s) - mpich_t0) / 60 )) min"
 
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
