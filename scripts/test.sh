@@ -47,6 +47,10 @@ read -r -a peer_modes <<<"${MPISNAP_PEER_MODES:-preload snap slow}"
 # preload and snap without its 30 longest runs (below).  Left to the Open MPI run below: the CLI, the rest of the
 # fault matrix, fuzzers, install, Slurm, the apps' argument and job-script
 # tests.  MPICH_SKIP: a ctest regex of tests to leave out (none by default).
+# Measured on 2 vCPUs shared with other builds (load average about 8): 20
+# minutes (ctest 13.6, of which ctors' four runs and the apps' and e2e
+# kill-and-restart tests take most; the peer suite 6), against about 42
+# for everything else.  MPICH's ranks spin when oversubscribed.
 MPICH_BUILD_DIR=${MPICH_BUILD_DIR:-build-mpich}
 MPICH_SKIP=${MPICH_SKIP:-'^$'}
 mpich_t0=$(date +%s)
