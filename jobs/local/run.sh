@@ -33,8 +33,10 @@
 # number of restarts and the application's ANSWER line; the exit status is
 # 0 once the application has finished.
 #
-# Environment: MPIEXEC (default mpirun), MPIEXEC_FLAGS (default
-# --oversubscribe with Open MPI), and every MPISNAP_* variable.
+# Environment: MPIEXEC (default mpirun; MPICH: MPIEXEC=mpiexec.mpich),
+# MPIEXEC_FLAGS (default --oversubscribe with Open MPI), and every MPISNAP_*
+# variable (on one machine both Open MPI's mpirun and MPICH's Hydra pass
+# their environment on to the ranks).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -19,7 +19,14 @@
 #   MPISNAP_DIR=$SLURM_SUBMIT_DIR/mpisnap-checkpoints/$SLURM_JOB_NAME
 #   MPISNAP_INTERVAL=600       a checkpoint every 10 minutes, against crashes
 # Settings:
-#   MPISNAP_LAUNCHER   srun (default) or mpirun
+#   MPISNAP_LAUNCHER   srun (default), mpirun (Open MPI) or mpiexec (MPICH's
+#                      Hydra).  How the MPISNAP_* variables reach the ranks:
+#                      srun exports this shell's environment (--export=ALL,
+#                      Slurm's default); Hydra passes its whole environment
+#                      on (-genvall, its default; one variable: -genv VAR VAL);
+#                      Open MPI's mpirun passes only what -x names to ranks
+#                      on other nodes, so this script adds -x for each
+#                      MPISNAP_* variable.
 #   MPISNAP_LAUNCHER_FLAGS  extra launcher flags, e.g. "--mpi=pmix"
 #   MPISNAP_RESUBMIT   requeue (default: scontrol requeue, the job keeps its
 #                      id; needs #SBATCH --requeue) or sbatch (a new job
@@ -82,8 +89,11 @@ fi
 
 case ${MPISNAP_LAUNCHER:-srun} in
   srun) launcher=(srun) ;;
-  mpirun) launcher=(mpirun -n "${SLURM_NTASKS:-1}") ;;
-  *) die "MPISNAP_LAUNCHER must be srun or mpirun, not '$MPISNAP_LAUNCHER'" ;;
+  mpirun)
+    launcher=(mpirun -n "${SLURM_NTASKS:-1}")
+    for v in $(compgen -e | grep '^MPISNAP_'); do launcher+=(-x "$v"); done ;;
+  mpiexec) launcher=(mpiexec -n "${SLURM_NTASKS:-1}") ;;
+  *) die "MPISNAP_LAUNCHER must be srun, mpirun or mpiexec, not '$MPISNAP_LAUNCHER'" ;;
 esac
 read -r -a extra <<< "${MPISNAP_LAUNCHER_FLAGS:-}"
 

@@ -133,6 +133,7 @@ MPISNAP_EXTERN int mpisnap_init(MPI_Comm comm, unsigned flags) {
   k->conf.rank = li->world_rank;
   k->conf.nranks = li->world_size;
   snprintf(k->conf.program, sizeof(k->conf.program), "%s", li->program);
+  mpisnap__ck_mpi_init();
   k->conf.verbose = li->verbose > 0;
   k->conf.mode = flags;
   k->engine = mpisnap__layer_engine();
@@ -219,7 +220,11 @@ MPISNAP_EXTERN int mpisnap_finalize(void) {
                 ? ", spaced by MPISNAP_SYNC_INTERVAL"
                 : "");
   /* Control rounds are matched by count: catch up with the rank that ran
-   * the most before running the final ones in lock step. */
+   * the most before running the final ones in lock step.  From here no
+   * wait in the layer may start a round of its own (ck_idle): one that
+   * did on some ranks only (a wait long enough on them) left the others
+   * waiting for ever in the last rounds. */
+  k->finishing = 1;
   PMPI_Allreduce(&k->rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX,
                  mpisnap__layer_info_get()->control);
   while (k->rounds < rounds) {

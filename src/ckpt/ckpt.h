@@ -36,6 +36,7 @@ enum { S_BYTES, S_MSGS, S_EARLY, S_MARKERS, S_NSUM };
 typedef struct mpisnap__ckconf {
   int rank, nranks;    /* in MPI_COMM_WORLD */
   char program[256];
+  char mpi[256];       /* the MPI library (restart.c: mpisnap__ck_mpi_init) */
   unsigned mode;       /* MPISNAP_COLLECTIVE or MPISNAP_INDEPENDENT */
   char dir[2048];
   uint64_t id_base;    /* checkpoint id = id_base + snapshot id */
@@ -44,9 +45,15 @@ typedef struct mpisnap__ckconf {
   int verbose;         /* MPISNAP_VERBOSE */
 } mpisnap__ckconf;
 
+/* restart.c: records which MPI library this run uses (conf.mpi). */
+void mpisnap__ck_mpi_init(void);
+
 typedef struct mpisnap__ck {
   int on;              /* mpisnap_init done */
   int finalized;
+  /* Inside mpisnap_finalize: it runs the last control rounds in lock step
+   * itself, so a wait in the layer must not start one (ops.c, ck_idle). */
+  int finishing;
   mpisnap__ckconf conf;
   mpisnap__engine *engine; /* the layer's */
   double interval;     /* seconds; 0: off */

@@ -199,7 +199,8 @@ void mpisnap__ck_idle(void) {
   mpisnap__ck *k = &mpisnap__c;
   static int inside;
 
-  if (!k->on || k->finalized || k->conf.mode != MPISNAP_INDEPENDENT || inside)
+  if (!k->on || k->finalized || k->finishing ||
+      k->conf.mode != MPISNAP_INDEPENDENT || inside)
     return;
   inside = 1;
   mpisnap__ck_ops_poll();

@@ -8,6 +8,32 @@
 
 #include "ckpt/ckpt.h"
 
+/* The MPI library this run uses: the first line of MPI_Get_library_version,
+ * recorded in every checkpoint (attribute mpi of the master file). */
+void mpisnap__ck_mpi_init(void) {
+  char v[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+  int len = 0;
+
+  PMPI_Get_library_version(v, &len);
+  v[strcspn(v, "\r\n")] = '\0';
+  snprintf(mpisnap__c.conf.mpi, sizeof(mpisnap__c.conf.mpi), "%s", v);
+}
+
+/* The family of an MPI library by its version line: implementations of
+ * one family share MPI_Pack's format, which the checkpoint's derived-type
+ * variables and channel state are stored in (MPI leaves that format to
+ * the implementation; only "external32" is portable).  An unknown library
+ * is its own family.  A checkpoint without the attribute was written
+ * before it was recorded, when mpisnap built only with Open MPI. */
+static const char *mpi_family(const char *lib) {
+  if (lib[0] == '\0' || strstr(lib, "Open MPI") != NULL)
+    return "Open MPI";
+  if (strstr(lib, "MPICH") != NULL || strstr(lib, "MVAPICH") != NULL ||
+      strstr(lib, "Intel(R) MPI") != NULL)
+    return "MPICH";
+  return lib;
+}
+
 /* Try checkpoint id on every rank; 1 if every rank read its part. */
 static int try_load(uint64_t id, int explicit_id, int *fatal) {
   mpisnap__ck *k = &mpisnap__c;
@@ -23,6 +49,19 @@ static int try_load(uint64_t id, int explicit_id, int *fatal) {
                       "ranks; this run has %d (restart with the same number "
                       "of ranks)\n", (unsigned long long)id, m.nranks,
               mpisnap__c.conf.nranks);
+    *fatal = MPISNAP_EMISMATCH;
+    return 0;
+  }
+  if (rc == 0 && strcmp(mpi_family(m.mpi), mpi_family(k->conf.mpi)) != 0) {
+    if (mpisnap__c.conf.rank == 0)
+      fprintf(stderr, "mpisnap: error: checkpoint %llu was written under %s "
+                      "(%s); this run uses %s (%s).  mpisnap does not "
+                      "restart a checkpoint under another MPI implementation "
+                      "(its packed data is in the writing MPI's format): "
+                      "restart under the MPI that wrote it\n",
+              (unsigned long long)id, mpi_family(m.mpi),
+              m.mpi[0] ? m.mpi : "not recorded: an Open MPI build",
+              mpi_family(k->conf.mpi), k->conf.mpi);
     *fatal = MPISNAP_EMISMATCH;
     return 0;
   }

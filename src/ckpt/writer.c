@@ -86,6 +86,7 @@ static uint64_t commit(uint64_t sid, const uint64_t *sums, uint64_t stall_us,
   m.stall_seconds_max = 1e-6 * (double)stall_us;
   m.write_seconds_max = 1e-6 * (double)write_us;
   snprintf(m.program, sizeof(m.program), "%s", mpisnap__c.conf.program);
+  snprintf(m.mpi, sizeof(m.mpi), "%s", mpisnap__c.conf.mpi);
   strftime(m.created, sizeof(m.created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
   mpisnap__ckpt_dirname(part, sizeof(part), k->conf.dir, id, 1);
   mpisnap__ckpt_dirname(final, sizeof(final), k->conf.dir, id, 0);

@@ -46,7 +46,8 @@ static int check_meta(mpisnap__h5 *h, const mpisnap__meta *m)
 {
   if (m->nranks < 1 || m->mode < 0 || m->mode > 1 ||
       strnlen(m->program, sizeof m->program) == sizeof m->program ||
-      strnlen(m->created, sizeof m->created) == sizeof m->created)
+      strnlen(m->created, sizeof m->created) == sizeof m->created ||
+      strnlen(m->mpi, sizeof m->mpi) == sizeof m->mpi)
     return mpisnap__h5_fail(h, MPISNAP_EINVAL, 0, "inconsistent metadata");
   return 0;
 }
@@ -62,7 +63,9 @@ int mpisnap__meta_write(const char *dir, const mpisnap__meta *m, char *err,
     mpisnap__h5_fail(&h, MPISNAP_EINVAL, 0, "no directory or metadata");
   else if (check_meta(&h, m) == 0 &&
            mpisnap__h5_create(&h, (1u << 20) + 512 * (uint64_t)m->nranks) == 0 &&
-           mpisnap__h5_put_root(&h, &mpisnap__meta_root, m) == 0)
+           mpisnap__h5_put_root(&h, &mpisnap__meta_root, m) == 0 &&
+           (m->mpi[0] == '\0' ||
+            mpisnap__h5_put_str(&h, h.file, "/", "mpi", m->mpi) == 0))
     put_links(&h, m->nranks);
   mpisnap__h5_finish_write(&h);
   return mpisnap__h5_end(&h);
@@ -76,6 +79,15 @@ static int get_attrs(mpisnap__h5 *h, mpisnap__meta *m)
   if (m->nranks < 1)
     return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 0, "/: nranks is %d",
                             (int)m->nranks);
+  /* The MPI that wrote it: recorded since MPICH support (issue 14); older
+   * checkpoints have none. */
+  htri_t has = H5Aexists(h->file, "mpi");
+  if (has < 0)
+    return mpisnap__h5_fail(h, MPISNAP_ECORRUPT, 1, "/: attribute mpi "
+                            "unreadable");
+  if (has > 0 &&
+      mpisnap__h5_get_str(h, h->file, "/", "mpi", m->mpi, sizeof m->mpi) != 0)
+    return h->rc;
   return mpisnap__h5_check_mode(h, mode, m->mode);
 }
 

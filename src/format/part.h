@@ -155,6 +155,11 @@ typedef struct mpisnap__meta {
   double stall_seconds_max, write_seconds_max, commit_seconds;
   char program[256];
   char created[32];         /* ISO 8601 UTC */
+  /* The MPI library that wrote it: the first line of
+   * MPI_Get_library_version ("Open MPI v4.1.4, ...", "MPICH Version: 4.0.2").
+   * Optional in the file (attribute mpi): "" when absent, in checkpoints of
+   * versions before it was recorded. */
+  char mpi[256];
 } mpisnap__meta;
 
 /* Write the master file (checkpoint.h5 in dir) with external links to

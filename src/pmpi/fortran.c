@@ -18,11 +18,12 @@
  *   (the standard's MPI_F_STATUS(ES)_IGNORE as well);
  * - LOGICAL is an integer whose true value is the compiler's
  *   (MPISNAP_FORTRAN_TRUE, 1 for gfortran); any nonzero value reads true;
- * - the layer's own requests and messages are addresses of its objects,
- *   which MPI_Request_c2f cannot convert: they get Fortran handles of
- *   their own, negative numbers from -2 down, which neither Open MPI
- *   (indices from 0) nor MPICH (0x2c.../0xac.../0xec... request handles)
- *   ever hands out. */
+ * - the layer's own requests are live MPI requests (request.c), which MPI
+ *   converts; its messages are virtual handles, which MPI_Message_c2f
+ *   cannot convert: they get Fortran handles of their own, negative
+ *   numbers from -2 down, handed out only while the message lives, and
+ *   told from MPI's by the table (a Fortran message handle that MPI made
+ *   never reaches the application: every matched probe is the layer's). */
 #include <dlfcn.h>
 #include <link.h>
 #include <stdio.h>
@@ -91,24 +92,15 @@ void mpisnap__fortran_forget(int h) {
   }
 }
 
-static MPI_Request req_f2c(MPI_Fint h) {
-  void *p = fh_get(h);
-  return p != NULL ? mpisnap__req_handle(p) : MPI_Request_f2c(h);
-}
+/* The layer's request handles are live MPI requests (request.c), so MPI
+ * converts them as any other. */
+static MPI_Request req_f2c(MPI_Fint h) { return MPI_Request_f2c(h); }
 
-static MPI_Fint req_c2f(MPI_Request r) {
-  mpisnap__req *q = mpisnap__req_lookup(r);
-
-  if (q == NULL)
-    return MPI_Request_c2f(r);
-  if (q->fhandle == 0)
-    q->fhandle = fh_new(q);
-  return q->fhandle;
-}
+static MPI_Fint req_c2f(MPI_Request r) { return MPI_Request_c2f(r); }
 
 static MPI_Message msg_f2c(MPI_Fint h) {
   void *p = fh_get(h);
-  return p != NULL ? (MPI_Message)p : MPI_Message_f2c(h);
+  return p != NULL ? ((mpisnap__msg *)p)->hval : MPI_Message_f2c(h);
 }
 
 static MPI_Fint msg_c2f(MPI_Message m) {

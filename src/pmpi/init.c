@@ -225,6 +225,7 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
     mpisnap__snapshot_logs_free();
     mpisnap__comm_release_all();
     mpisnap__chan_shutdown();
+    mpisnap__handles_release();
     PMPI_Comm_free(&g->control);
     mpisnap__engine_free(g->engine);
     g->engine = NULL;

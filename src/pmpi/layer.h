@@ -18,9 +18,12 @@
  * the application's buffer; one that matches nothing waits as an
  * MPI_Message handle, its data still inside MPI.
  *
- * Requests and message handles that the layer gives the application are
- * the addresses of its own objects; a registry tells them apart from real
- * MPI requests (collectives, RMA, I/O), which pass through. */
+ * Requests the layer gives the application are real, never-started MPI
+ * persistent requests standing for its own objects, and its message
+ * handles are virtual; a registry maps them to the layer's objects and
+ * tells them apart from real MPI requests (collectives, RMA, I/O), which
+ * pass through (request.c).  Nothing depends on whether the MPI's handles
+ * are pointers (Open MPI) or integers (MPICH). */
 #ifndef MPISNAP_PMPI_LAYER_H
 #define MPISNAP_PMPI_LAYER_H
 
@@ -45,6 +48,7 @@ struct mpisnap__msg {
   int source, tag;
   uint64_t epoch;      /* the engine's stamp at arrival */
   MPI_Message handle;  /* data still inside MPI, or MPI_MESSAGE_NULL */
+  MPI_Message hval;    /* the application's handle for it (request.c) */
   MPI_Count bytes;     /* packed size */
   void *data;          /* when buffered: the packed bytes */
   int heap;            /* allocated (queued), rather than on a stack */
@@ -67,6 +71,7 @@ struct mpisnap__req {
   int active;             /* started and not yet completed */
   int done;               /* complete; status holds the result */
   int freed;              /* MPI_Request_free'd while active */
+  MPI_Request self;       /* the application's handle for it (request.c) */
   MPI_Request real;       /* sends: the real request on the shadow */
   mpisnap__comm *comm;
   void *buf;
@@ -87,7 +92,6 @@ struct mpisnap__req {
   int armed;              /* counted in mpisnap__g.recv_armed */
   int type_owned;         /* type is the layer's own duplicate (request.c) */
   long det_idx;           /* wildcard receive: its determinant, or -1 */
-  MPI_Fint fhandle;       /* its Fortran handle (fortran.c), or 0 */
   MPI_Status status;
 };
 
@@ -371,6 +375,7 @@ int mpisnap__req_test(mpisnap__req *r); /* 1 if complete */
 mpisnap__msg *mpisnap__msg_lookup(MPI_Message h);
 MPI_Message mpisnap__msg_handle(mpisnap__msg *m);
 void mpisnap__msg_forget(mpisnap__msg *m);
+void mpisnap__handles_release(void); /* MPI_Finalize */
 
 /* init.c: start the layer after MPI's initialisation returned rc (once);
  * refuse thread levels the layer cannot carry. */

@@ -9,9 +9,9 @@
 # run here (no permission to mount, a missing tool), saying why.
 #
 # Programs: BUILD_DIR/tests/e2e/{e2e_ring,e2e_stencil,ckcheck} and
-# BUILD_DIR/tests/faults/{faults_bigstate,faults_flipall}, or the paths in
-# FAULTS_RING, FAULTS_STENCIL, FAULTS_CKCHECK, FAULTS_BIGSTATE,
-# FAULTS_FLIPALL.  mpiexec: MPIEXEC (default mpirun), extra flags in
+# BUILD_DIR/tests/faults/{faults_bigstate,faults_flipall,faults_setmpi}, or
+# the paths in FAULTS_RING, FAULTS_STENCIL, FAULTS_CKCHECK, FAULTS_BIGSTATE,
+# FAULTS_FLIPALL, FAULTS_SETMPI.  mpiexec: MPIEXEC (default mpirun), extra flags in
 # MPIEXEC_FLAGS.  FAULTS_SEED fixes the random kill moments; FAULTS_KEEP=1
 # keeps the work directory.
 set -u
@@ -32,6 +32,7 @@ STENCIL=${FAULTS_STENCIL:-$BUILD/tests/e2e/e2e_stencil}
 CKCHECK=${FAULTS_CKCHECK:-$BUILD/tests/e2e/ckcheck}
 BIG=${FAULTS_BIGSTATE:-$BUILD/tests/faults/faults_bigstate}
 FLIPALL=${FAULTS_FLIPALL:-$BUILD/tests/faults/faults_flipall}
+SETMPI=${FAULTS_SETMPI:-$BUILD/tests/faults/faults_setmpi}
 MPIEXEC=${MPIEXEC:-mpirun}
 if [ -z "${MPIEXEC_FLAGS+x}" ]; then
   MPIEXEC_FLAGS=""
@@ -614,6 +615,57 @@ case_other_program() {
   ok
 }
 
+# A checkpoint written under another MPI implementation is refused, naming
+# both (its packed data is in the writing MPI's format); one of the same
+# family (another version) restarts.  The other MPI is simulated by
+# rewriting the identity the checkpoint records (faults_setmpi).
+case_other_mpi() {
+  need_prog "$RING" "$SETMPI"
+  reference "$RING" "${RING_ARGS[@]}"
+  CK=$WORK/ck
+  ring_checkpoints "$CK"
+  local latest prev rec own other
+  latest=$(printf '%s/ckpt-%06d' "$CK" "$LATEST")
+  prev=$(printf '%s/ckpt-%06d' "$CK" "$PREV")
+  rec=$("$SETMPI" "$latest") || fail "cannot read the recorded MPI of $latest"
+  echo "recorded: $rec"
+  case $rec in
+    "Open MPI"*) own="Open MPI"; other="MPICH Version: 4.0.2" ;;
+    MPICH*) own="MPICH"; other="Open MPI v4.1.4, package: Debian OpenMPI" ;;
+    *) fail "the checkpoint records '$rec', neither Open MPI nor MPICH" ;;
+  esac
+  # Written under the other MPI: refused, also by latest (no fallback to an
+  # older checkpoint, which would silently lose work).
+  "$SETMPI" "$latest" "$other" || fail "cannot rewrite $latest"
+  "$SETMPI" "$prev" "$other" || fail "cannot rewrite $prev"
+  for spec in latest "$LATEST"; do
+    run "$WORK/other.$spec.out" "$NP" MPISNAP_DIR="$CK" MPISNAP_RESTART="$spec" \
+      "$RING" "${RING_ARGS[@]}"
+    expect_error "$WORK/other.$spec.out" "MPISNAP_RESTART=$spec of a checkpoint written under $other" \
+      "checkpoint $LATEST was written under ${other%% *}" "this run uses $own" "restart under the MPI that wrote it"
+    if grep -q '^RESTARTED FROM' "$WORK/other.$spec.out"; then
+      show "$WORK/other.$spec.out"
+      fail "MPISNAP_RESTART=$spec restarted although the checkpoint is another MPI's"
+    fi
+  done
+  echo "other MPI: $(grep -m1 'written under' "$WORK/other.latest.out")"
+  # The same family, another version: restarts.
+  "$SETMPI" "$latest" "$own v99.0 (test)" || fail "cannot rewrite $latest"
+  restart_ok "$WORK/same.out" latest "a checkpoint of another $own version" "$CK" "$RING" "${RING_ARGS[@]}"
+  # Not recorded (checkpoints of versions before it was): Open MPI's, the
+  # only MPI those versions built with.
+  "$SETMPI" "$latest" "" || fail "cannot rewrite $latest"
+  [ -z "$("$SETMPI" "$latest")" ] || fail "the attribute mpi was not removed"
+  if [ "$own" = "Open MPI" ]; then
+    restart_ok "$WORK/none.out" latest "a checkpoint with no MPI recorded" "$CK" "$RING" "${RING_ARGS[@]}"
+  else
+    run "$WORK/none.out" "$NP" MPISNAP_DIR="$CK" MPISNAP_RESTART=latest "$RING" "${RING_ARGS[@]}"
+    expect_error "$WORK/none.out" "a checkpoint with no MPI recorded, under $own" \
+      "written under Open MPI (not recorded: an Open MPI build)"
+  fi
+  ok
+}
+
 case_nranks() {
   need_prog "$RING"
   reference "$RING" "${RING_ARGS[@]}"
@@ -964,7 +1016,7 @@ case_collective_points() {
 
 CASES="kill-write kill-commit kill-random truncated flip-vardata flip-payload
 flip-messages flip-attribute not-hdf5 foreign-hdf5 master flip-every-byte
-other-program nranks unknown-id disk-full dir-missing dir-file dir-readonly
+other-program other-mpi nranks unknown-id disk-full dir-missing dir-file dir-readonly
 bad-env bad-env-edge coalesce collective-points"
 
 if [ "$CASE" = list ]; then

@@ -71,16 +71,60 @@ static void self_messages(int round)
   MPI_Wait(&r, MPI_STATUS_IGNORE);
 }
 
-/* Checks the status of a receive from MPI_PROC_NULL. */
-static void check_null_status(const char *how, const MPI_Status *st,
-                              int in)
+/* What this MPI itself reports for a nonblocking and for a persistent
+ * receive from MPI_PROC_NULL (PMPI_ calls never go through mpisnap).  The
+ * standard says source MPI_PROC_NULL and tag MPI_ANY_TAG (MPI 3.1, 3.11);
+ * MPICH 4.0.2 reports source 0, tag 0 for the first and MPI_ANY_SOURCE,
+ * MPI_ANY_TAG for the second.  Where mpisnap hands out MPI's own request
+ * (its bare regime) the program sees exactly what MPI gives, so that is
+ * accepted as well for that kind of receive, and nothing else. */
+enum { BLOCKING, NONBLOCKING, PERSISTENT };
+static int own_source[3] = {MPI_PROC_NULL, MPI_PROC_NULL, MPI_PROC_NULL};
+static int own_tag[3] = {MPI_ANY_TAG, MPI_ANY_TAG, MPI_ANY_TAG};
+
+static void learn_own_null_status(void)
 {
-  MT_CHECK(st->MPI_SOURCE == MPI_PROC_NULL,
-           "%s: status source %d, want MPI_PROC_NULL", how, st->MPI_SOURCE);
-  MT_CHECK(st->MPI_TAG == MPI_ANY_TAG, "%s: status tag %d, want MPI_ANY_TAG",
-           how, st->MPI_TAG);
+  static const char *const kind[3] = {"blocking", "nonblocking", "persistent"};
+  MPI_Request r;
+  MPI_Status st;
+  int in = -7;
+
+  for (int k = NONBLOCKING; k <= PERSISTENT; k++) {
+    if (k == NONBLOCKING) {
+      PMPI_Irecv(&in, 1, MPI_INT, MPI_PROC_NULL, 0, MPI_COMM_SELF, &r);
+    } else {
+      PMPI_Recv_init(&in, 1, MPI_INT, MPI_PROC_NULL, 0, MPI_COMM_SELF, &r);
+      PMPI_Start(&r);
+    }
+    PMPI_Wait(&r, &st);
+    if (k == PERSISTENT)
+      PMPI_Request_free(&r);
+    own_source[k] = st.MPI_SOURCE;
+    own_tag[k] = st.MPI_TAG;
+    if (mt_rank == 0 && (st.MPI_SOURCE != MPI_PROC_NULL || st.MPI_TAG != MPI_ANY_TAG))
+      fprintf(stderr, "self: note: this MPI's own %s receive from "
+              "MPI_PROC_NULL reports source %d, tag %d (the standard: "
+              "MPI_PROC_NULL, MPI_ANY_TAG); accepted for such receives\n",
+              kind[k], st.MPI_SOURCE, st.MPI_TAG);
+  }
+}
+
+/* Checks the status of a receive of that kind from MPI_PROC_NULL. */
+static void check_null_status_nb(const char *how, const MPI_Status *st,
+                                 int in, int k)
+{
+  int std = st->MPI_SOURCE == MPI_PROC_NULL && st->MPI_TAG == MPI_ANY_TAG;
+  int own = st->MPI_SOURCE == own_source[k] && st->MPI_TAG == own_tag[k];
+
+  MT_CHECK(std || own, "%s: status source %d tag %d, want MPI_PROC_NULL "
+           "and MPI_ANY_TAG", how, st->MPI_SOURCE, st->MPI_TAG);
   MT_EQ("receive from MPI_PROC_NULL: count", mt_count(st, MPI_INT), 0);
   MT_EQ("receive from MPI_PROC_NULL: buffer untouched", in, -7);
+}
+
+static void check_null_status(const char *how, const MPI_Status *st, int in)
+{
+  check_null_status_nb(how, st, in, BLOCKING);
 }
 
 static void proc_null(void)
@@ -100,14 +144,14 @@ static void proc_null(void)
   MPI_Irecv(&in, 1, MPI_INT, MPI_PROC_NULL, 2, MPI_COMM_WORLD, &r[2]);
   MPI_Status sts[3];
   MPI_Waitall(3, r, sts);
-  check_null_status("Irecv", &sts[2], in);
+  check_null_status_nb("Irecv", &sts[2], in, NONBLOCKING);
 
   /* A test completes at once. */
   int flag = 0;
   MPI_Irecv(&in, 1, MPI_INT, MPI_PROC_NULL, MPI_ANY_TAG, MPI_COMM_WORLD, &r[0]);
   MPI_Test(&r[0], &flag, &st);
   MT_EQ("Test of an Irecv from MPI_PROC_NULL: flag", flag, 1);
-  check_null_status("Irecv+Test", &st, in);
+  check_null_status_nb("Irecv+Test", &st, in, NONBLOCKING);
 
   MPI_Sendrecv(out, 4, MPI_INT, MPI_PROC_NULL, 3, &in, 1, MPI_INT,
                MPI_PROC_NULL, 3, MPI_COMM_WORLD, &st);
@@ -118,7 +162,7 @@ static void proc_null(void)
   MPI_Recv_init(&in, 1, MPI_INT, MPI_PROC_NULL, 4, MPI_COMM_WORLD, &r[1]);
   MPI_Startall(2, r);
   MPI_Waitall(2, r, sts);
-  check_null_status("Recv_init+Start", &sts[1], in);
+  check_null_status_nb("Recv_init+Start", &sts[1], in, PERSISTENT);
   MPI_Request_free(&r[0]);
   MPI_Request_free(&r[1]);
 }
@@ -126,6 +170,7 @@ static void proc_null(void)
 int main(int argc, char **argv)
 {
   mt_init(&argc, &argv, "self");
+  learn_own_null_status();
 
   for (int round = 0; round < 10; round++) {
     self_messages(round);

@@ -2,8 +2,10 @@
  * truncate: a message longer than its receive, with MPI_ERRORS_RETURN set
  * on the communicator by the program after MPI_Init.
  *
- *   - MPI_Recv returns an error of class MPI_ERR_TRUNCATE, and the first
- *     elements arrive (MPI 3.1, 3.2.2: the receive buffer holds what fits).
+ *   - MPI_Recv returns an error of class MPI_ERR_TRUNCATE, and nothing is
+ *     written beyond the receive buffer.  What the buffer holds is not
+ *     specified (MPI 3.1, 3.2.4 only names the overflow error): Open MPI
+ *     fills it with what fits, MPICH leaves it untouched.
  *   - MPI_Irecv + MPI_Wait: the same, from MPI_Wait.
  *   - the program goes on: an ordinary exchange afterwards works.
  * With the default handler (MPI_ERRORS_ARE_FATAL) the job would abort; the
@@ -41,16 +43,15 @@ int main(int argc, char **argv)
       rc = MPI_Recv(in, 2, MPI_INT, 0, TAG, MPI_COMM_WORLD, &st);
       MT_EQ("MPI_Recv of a longer message: error class", err_class(rc),
             MPI_ERR_TRUNCATE);
-      MT_EQ("MPI_Recv of a longer message: first element", in[0], round);
-      MT_EQ("MPI_Recv of a longer message: second element", in[1], round + 1);
       MT_EQ("MPI_Recv of a longer message: beyond the count", in[2], -1);
+      MT_EQ("MPI_Recv of a longer message: status source", st.MPI_SOURCE, 0);
 
       in[0] = in[1] = -1;
       MPI_Irecv(in, 2, MPI_INT, 0, TAG, MPI_COMM_WORLD, &r);
       rc = MPI_Wait(&r, &st);
       MT_EQ("MPI_Wait of a truncated receive: error class", err_class(rc),
             MPI_ERR_TRUNCATE);
-      MT_EQ("MPI_Wait of a truncated receive: first element", in[0], round);
+      MT_EQ("MPI_Wait of a truncated receive: beyond the count", in[2], -1);
 
       rc = MPI_Recv(in, 4, MPI_INT, 0, TAG + 1, MPI_COMM_WORLD, &st);
       MT_EQ("a receive after the errors: return code", rc, MPI_SUCCESS);
