@@ -48,6 +48,14 @@ macro(mpisnap_mpi_choose)
     set(HDF5_C_COMPILER_EXECUTABLE ${_mpisnap_h5pcc} CACHE FILEPATH
       "HDF5 C compiler wrapper")
     set(MPIEXEC_EXECUTABLE ${_mpisnap_mpiexec} CACHE FILEPATH "MPI launcher")
+    # The Fortran wrapper of the same MPI, when it is there (Fortran is
+    # optional; CMakeLists.txt checks the two MPIs are one).
+    find_program(_mpisnap_mpifort NAMES mpifort.${MPISNAP_MPI} mpif90.${MPISNAP_MPI}
+      NO_CACHE)
+    if(_mpisnap_mpifort)
+      set(MPI_Fortran_COMPILER ${_mpisnap_mpifort} CACHE FILEPATH
+        "MPI Fortran compiler wrapper")
+    endif()
   endif()
 endmacro()
 set(MPISNAP_MPI_PACKAGES_mpich "libmpich-dev mpich libhdf5-mpich-dev")
