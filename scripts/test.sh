@@ -36,8 +36,14 @@ ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$ASAN_MPI_BUILD_DIR" -L mpi \
 # plain MPI and then with libmpisnap.so preloaded, with snapshots forced and
 # with the layer's own matching; any run that passes on plain MPI and fails
 # under mpisnap fails the test command (docs/CONFORMANCE.md).
+# The suite's 24 largest datatype runs (sendrecv1, sendself and pingping
+# with 65530 and 262144 mixed-type elements: 250 s of each mode's 400, the
+# same tests and types as their smaller runs) are left out, for the time
+# the MPICH stage below needs; an empty OMPI_PEER_SKIP= keeps them (all 125 pass
+# in every mode: docs/CONFORMANCE.md).
 read -r -a peer_modes <<<"${MPISNAP_PEER_MODES:-preload snap slow}"
-./scripts/peer.sh "${peer_modes[@]}"
+PEER_SKIP=${OMPI_PEER_SKIP-'-sendcnt=(65530|262144) '} \
+  ./scripts/peer.sh "${peer_modes[@]}"
 
 # MPICH (issue 14): the same sources built against MPICH 4 (Debian's
 # mpicc.mpich, h5pcc.mpich, mpiexec.mpich: -DMPISNAP_MPI=mpich), launched with
