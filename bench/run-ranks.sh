@@ -55,7 +55,17 @@ extra=()
 if $preload; then
   library=$(realpath -m "$build_dir/libmpisnap.so")
   [ -e "$library" ] || { echo "run-$name.sh: $library is missing" >&2; exit 1; }
-  extra+=(-x "LD_PRELOAD=$library")
+  preload_lib=$library
+fi
+# The build's own MPI launcher (an MPICH build runs under Hydra's mpiexec,
+# whose options are spelled differently).
+mpiexec=$(sed -n 's/^MPIEXEC_EXECUTABLE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
+hydra=false
+if [ -n "$mpiexec" ] && "$mpiexec" --version 2>&1 | grep -q HYDRA; then
+  hydra=true
+fi
+if [ -n "${preload_lib:-}" ]; then
+  if $hydra; then extra+=(-genv LD_PRELOAD "$preload_lib"); else extra+=(-x "LD_PRELOAD=$preload_lib"); fi
 fi
 
 # Containers run us as root, which Open MPI refuses without consent, and
@@ -67,13 +77,18 @@ for v in $(env | grep -o '^MPISNAP_[A-Z_]*' || true); do unset "$v"; done
 
 first=true
 for np in $ranks; do
-  launch=(mpirun -np "$np")
   # One core per rank when there are enough; binding more ranks than cores
   # would make them take turns on a core, so then leave the scheduler free.
-  if [ "$np" -le "$(nproc)" ]; then
-    launch+=(--bind-to core)
+  if $hydra; then
+    launch=("$mpiexec" -n "$np")
+    [ "$np" -gt "$(nproc)" ] || launch+=(-bind-to core)
   else
-    launch+=(--bind-to none --oversubscribe)
+    launch=(mpirun -np "$np")
+    if [ "$np" -le "$(nproc)" ]; then
+      launch+=(--bind-to core)
+    else
+      launch+=(--bind-to none --oversubscribe)
+    fi
   fi
   $first || echo
   first=false
