@@ -141,102 +141,71 @@ contains
     call finish('mpisnap_protect', rc, ierror)
   end subroutine protect_any
 
-  subroutine protect_i4(name, var, ierror)
+  ! One specific per type and kind (a generic needs them), each only
+  ! naming its kind and element size; the rest is shared (protect_raw).
+  subroutine protect_raw(name, var, kind, bits, ierror)
     character(len=*), intent(in) :: name
-    integer(int32), dimension(..), intent(in), target :: var
+    type(*), dimension(..), intent(in), target :: var
+    integer(c_int), intent(in) :: kind
+    integer, intent(in) :: bits
     integer, optional, intent(out) :: ierror
     type(c_ptr) :: a
     a = c_loc(var)
     if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_INTEGER, &
-                       storage_size(var), ierror)
+      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), kind, &
+                       bits, ierror)
     else
-      call protect_any(name, a, .false., 0_int64, K_INTEGER, 0, ierror)
+      call protect_any(name, a, .false., 0_int64, kind, 0, ierror)
     end if
+  end subroutine protect_raw
+
+  subroutine protect_i4(name, var, ierror)
+    character(len=*), intent(in) :: name
+    integer(int32), dimension(..), intent(in), target :: var
+    integer, optional, intent(out) :: ierror
+    call protect_raw(name, var, K_INTEGER, storage_size(var), ierror)
   end subroutine protect_i4
 
   subroutine protect_i8(name, var, ierror)
     character(len=*), intent(in) :: name
     integer(int64), dimension(..), intent(in), target :: var
     integer, optional, intent(out) :: ierror
-    type(c_ptr) :: a
-    a = c_loc(var)
-    if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_INTEGER, &
-                       storage_size(var), ierror)
-    else
-      call protect_any(name, a, .false., 0_int64, K_INTEGER, 0, ierror)
-    end if
+    call protect_raw(name, var, K_INTEGER, storage_size(var), ierror)
   end subroutine protect_i8
 
   subroutine protect_r4(name, var, ierror)
     character(len=*), intent(in) :: name
     real(real32), dimension(..), intent(in), target :: var
     integer, optional, intent(out) :: ierror
-    type(c_ptr) :: a
-    a = c_loc(var)
-    if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_REAL, &
-                       storage_size(var), ierror)
-    else
-      call protect_any(name, a, .false., 0_int64, K_REAL, 0, ierror)
-    end if
+    call protect_raw(name, var, K_REAL, storage_size(var), ierror)
   end subroutine protect_r4
 
   subroutine protect_r8(name, var, ierror)
     character(len=*), intent(in) :: name
     real(real64), dimension(..), intent(in), target :: var
     integer, optional, intent(out) :: ierror
-    type(c_ptr) :: a
-    a = c_loc(var)
-    if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_REAL, &
-                       storage_size(var), ierror)
-    else
-      call protect_any(name, a, .false., 0_int64, K_REAL, 0, ierror)
-    end if
+    call protect_raw(name, var, K_REAL, storage_size(var), ierror)
   end subroutine protect_r8
 
   subroutine protect_c4(name, var, ierror)
     character(len=*), intent(in) :: name
     complex(real32), dimension(..), intent(in), target :: var
     integer, optional, intent(out) :: ierror
-    type(c_ptr) :: a
-    a = c_loc(var)
-    if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_COMPLEX, &
-                       storage_size(var), ierror)
-    else
-      call protect_any(name, a, .false., 0_int64, K_COMPLEX, 0, ierror)
-    end if
+    call protect_raw(name, var, K_COMPLEX, storage_size(var), ierror)
   end subroutine protect_c4
 
   subroutine protect_c8(name, var, ierror)
     character(len=*), intent(in) :: name
     complex(real64), dimension(..), intent(in), target :: var
     integer, optional, intent(out) :: ierror
-    type(c_ptr) :: a
-    a = c_loc(var)
-    if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_COMPLEX, &
-                       storage_size(var), ierror)
-    else
-      call protect_any(name, a, .false., 0_int64, K_COMPLEX, 0, ierror)
-    end if
+    call protect_raw(name, var, K_COMPLEX, storage_size(var), ierror)
   end subroutine protect_c8
 
   subroutine protect_l(name, var, ierror)
     character(len=*), intent(in) :: name
     logical, dimension(..), intent(in), target :: var
     integer, optional, intent(out) :: ierror
-    type(c_ptr) :: a
-    a = c_loc(var)
-    if (c_associated(a)) then
-      call protect_any(name, a, is_contiguous(var), size(var, kind=int64), K_LOGICAL, &
-                       storage_size(var), ierror)
-    else
-      call protect_any(name, a, .false., 0_int64, K_LOGICAL, 0, ierror)
-    end if
+    call protect_raw(name, var, K_LOGICAL, storage_size(var), ierror)
   end subroutine protect_l
 
   !> .true. when this run restores from a checkpoint.
