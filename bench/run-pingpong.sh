@@ -40,26 +40,15 @@ if [ ! -x "$program" ]; then
 fi
 
 # The build's own MPI launcher (an MPICH build runs under Hydra's mpiexec,
-# whose options are spelled differently).
-mpiexec=$(sed -n 's/^MPIEXEC_EXECUTABLE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
-if [ -n "$mpiexec" ] && "$mpiexec" --version 2>&1 | grep -q HYDRA; then
-  hydra=true
-  launch=("$mpiexec" -n 2)
-else
-  hydra=false
-  launch=(mpirun -np 2 --oversubscribe)
-fi
-# One core per rank when there are two; binding two ranks to a single core
-# would make them take turns, so then leave the scheduler free.
-if [ "$(nproc)" -ge 2 ]; then
-  if $hydra; then launch+=(-bind-to core); else launch+=(--bind-to core); fi
-elif ! $hydra; then
-  launch+=(--bind-to none)
-fi
+# whose options are spelled differently), one core per rank.
+. scripts/launcher.sh
+launcher_detect "$build_dir"
+launch=("$launcher_mpiexec" -n 2)
+launcher_bind launch 2
 if $preload; then
   library=$(realpath -m "$build_dir/libmpisnap.so")
   [ -e "$library" ] || { echo "run-pingpong.sh: $library is missing" >&2; exit 1; }
-  if $hydra; then launch+=(-genv LD_PRELOAD "$library"); else launch+=(-x "LD_PRELOAD=$library"); fi
+  launcher_env launch LD_PRELOAD "$library"
 fi
 
 # Containers run us as root, which Open MPI refuses without consent, and

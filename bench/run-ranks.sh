@@ -59,13 +59,10 @@ if $preload; then
 fi
 # The build's own MPI launcher (an MPICH build runs under Hydra's mpiexec,
 # whose options are spelled differently).
-mpiexec=$(sed -n 's/^MPIEXEC_EXECUTABLE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
-hydra=false
-if [ -n "$mpiexec" ] && "$mpiexec" --version 2>&1 | grep -q HYDRA; then
-  hydra=true
-fi
+. scripts/launcher.sh
+launcher_detect "$build_dir"
 if [ -n "${preload_lib:-}" ]; then
-  if $hydra; then extra+=(-genv LD_PRELOAD "$preload_lib"); else extra+=(-x "LD_PRELOAD=$preload_lib"); fi
+  launcher_env extra LD_PRELOAD "$preload_lib"
 fi
 
 # Containers run us as root, which Open MPI refuses without consent, and
@@ -79,17 +76,8 @@ first=true
 for np in $ranks; do
   # One core per rank when there are enough; binding more ranks than cores
   # would make them take turns on a core, so then leave the scheduler free.
-  if $hydra; then
-    launch=("$mpiexec" -n "$np")
-    [ "$np" -gt "$(nproc)" ] || launch+=(-bind-to core)
-  else
-    launch=(mpirun -np "$np")
-    if [ "$np" -le "$(nproc)" ]; then
-      launch+=(--bind-to core)
-    else
-      launch+=(--bind-to none --oversubscribe)
-    fi
-  fi
+  launch=("$launcher_mpiexec" -n "$np")
+  launcher_bind launch "$np"
   $first || echo
   first=false
   timeout -k 10 "$limit" "${launch[@]}" "${extra[@]}" "$program" "$@"

@@ -3,6 +3,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/launcher.sh
 BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
 
@@ -26,7 +27,7 @@ run_demo() {
   # An absolute path: the kill finds the ranks by their command line.
   app=$(cd "$BUILD_DIR" && pwd)/mpisnap-heat2d
   # Open MPI: 4 ranks on fewer cores, as root, in a container.
-  if "$mpiexec" --version 2>/dev/null | grep -q 'Open MPI\|OpenRTE'; then
+  if launcher_is_openmpi "$mpiexec"; then
     flags=(--oversubscribe)
     export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
     export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}

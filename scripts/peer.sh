@@ -51,7 +51,8 @@ mpicc=$(cached MPI_C_COMPILER)
 mpiexec=$(cached MPIEXEC_EXECUTABLE)
 runner=$suite/run.sh
 work_default=${TMPDIR:-/tmp}/mpisnap-peer
-if [[ -n $mpiexec ]] && "$mpiexec" --version 2>&1 | grep -q HYDRA; then
+. scripts/launcher.sh
+if [[ -n $mpiexec ]] && launcher_is_hydra "$mpiexec"; then
   runner=$PWD/scripts/peer-run-hydra.sh
   work_default=${TMPDIR:-/tmp}/mpisnap-peer-mpich
   export MPIEXEC=$mpiexec

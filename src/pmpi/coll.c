@@ -54,44 +54,57 @@ int mpisnap__gather_members(MPI_Comm app) {
 }
 
 /* Count a blocking collective on comm (independent mode compares the
- * counts across ranks at a cut). */
-static void coll_count(MPI_Comm comm) {
-  if (mpisnap__g.initialized && !mpisnap__g.finalized) {
-    mpisnap__comm *c = mpisnap__comm_get(comm);
-    if (c != NULL)
-      c->collectives++;
-  }
+ * counts across ranks at a cut, collective mode the world's at every
+ * round).  A collective counts when it is called, before MPI runs it, so
+ * that the direct path ends in a tail call: at 0.1 us per small
+ * collective, the call frame a count after it needs was 3-4 % (bench/coll,
+ * docs/BENCHMARKS.md).  A call MPI fails is counted too, on every rank that
+ * made it. */
+#define COLL_COLD __attribute__((noinline, cold))
+
+static inline void coll_count(MPI_Comm comm) {
+  mpisnap__comm *c = mpisnap__comm_find(comm);
+  if (c != NULL)
+    c->collectives++;
 }
 
 /* The detour: the nonblocking form, completed in the layer's loop. */
 static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
   if (rc != MPI_SUCCESS)
     return rc;
-  coll_count(comm);
-  mpisnap__g.n_coll_detour++;
+  if (mpisnap__g.initialized && !mpisnap__g.finalized) {
+    coll_count(comm);
+    mpisnap__g.n_coll_detour++;
+  }
   return mpisnap__wait_in_layer(req);
-}
-
-/* The direct path: MPI's own blocking collective, with its tuned
- * algorithms.  Taken only while the regime is direct on every rank alike
- * (regime.c says when that is, and why it is safe). */
-static int coll_direct(MPI_Comm comm, int rc) {
-  coll_count(comm);
-  mpisnap__g.n_coll_direct++;
-  return rc;
 }
 
 /* One line per collective: its parameters, then its arguments (the
  * nonblocking form takes the same ones and a request).  The choice
  * between the two forms must be the same on every member of comm: a
  * blocking collective never matches a nonblocking one (MPI 3.1, section
- * 5.12). */
+ * 5.12).  The wrapper itself only dispatches, each way a tail call with
+ * the caller's arguments untouched: the direct path with the communicator
+ * cached (the usual case) is a load, a compare, an increment and a jump
+ * to MPI; the detour and a cache miss are functions of their own, so
+ * that the direct path saves no registers for them. */
 #define MPISNAP_COLL(name, iname, params, comm, ...)                           \
-  MPISNAP_EXTERN int MPI_##name params {                                       \
+  static COLL_COLD int detour_##name params {                                  \
     MPI_Request req_;                                                          \
-    if (mpisnap__g.coll_direct)                                                \
-      return coll_direct(comm, PMPI_##name(__VA_ARGS__));                      \
     return coll_wait(comm, PMPI_##iname(__VA_ARGS__, &req_), &req_);           \
+  }                                                                            \
+  static COLL_COLD int missed_##name params {                                  \
+    coll_count(comm);                                                          \
+    return PMPI_##name(__VA_ARGS__);                                           \
+  }                                                                            \
+  MPISNAP_EXTERN int MPI_##name params {                                       \
+    mpisnap__comm *c_ = mpisnap__comm_cache.c;                                 \
+    if (!mpisnap__g.coll_direct)                                               \
+      return detour_##name(__VA_ARGS__);                                       \
+    if (comm != mpisnap__comm_cache.app || c_ == NULL)                         \
+      return missed_##name(__VA_ARGS__);                                       \
+    c_->collectives++;                                                         \
+    return PMPI_##name(__VA_ARGS__);                                           \
   }
 
 #define SBUF const void *sbuf
@@ -177,9 +190,10 @@ MPISNAP_EXTERN int MPI_Alltoallw(SBUF, cint sn[], cint sd[],
                                  MPI_Comm comm) {
   MPI_Request req;
 
-  if (mpisnap__g.coll_direct)
-    return coll_direct(comm, PMPI_Alltoallw(sbuf, sn, sd, st, rbuf, rn, rd, rt,
-                                            comm));
+  if (mpisnap__g.coll_direct) {
+    coll_count(comm);
+    return PMPI_Alltoallw(sbuf, sn, sd, st, rbuf, rn, rd, rt, comm);
+  }
   if (sbuf == MPI_IN_PLACE)
     return alltoallw_inplace_detour(rbuf, rn, rd, rt, comm);
   return coll_wait(comm, PMPI_Ialltoallw(sbuf, sn, sd, st, rbuf, rn, rd, rt,

@@ -8,9 +8,12 @@
 #include "pmpi/layer.h"
 
 /* One-entry cache in front of the attribute lookup: programs tend to use
- * one communicator for long stretches. */
-static MPI_Comm cached_app = MPI_COMM_NULL;
-static mpisnap__comm *cached;
+ * one communicator for long stretches.  Not static: the direct regime's
+ * collectives and bare point-to-point calls read it inline
+ * (mpisnap__comm_find in layer.h). */
+mpisnap__comm_cache_t mpisnap__comm_cache = {MPI_COMM_NULL, NULL};
+#define cached_app mpisnap__comm_cache.app
+#define cached mpisnap__comm_cache.c
 
 mpisnap__comm *mpisnap__comm_get(MPI_Comm app) {
   mpisnap__comm *c;
@@ -207,6 +210,7 @@ fail:
 
 static void unlink_comm(mpisnap__comm *c) {
   mpisnap__queue_remove(&c->link);
+  mpisnap__g.n_coll_retired += c->collectives;
   if (cached == c) {
     cached = NULL;
     cached_app = MPI_COMM_NULL;

@@ -188,7 +188,9 @@ typedef struct mpisnap__state {
    * ever begin, so point-to-point calls are MPI's own on the shadows,
    * counted nowhere (regime.c). */
   int bare;
-  uint64_t n_coll_direct, n_coll_detour;
+  /* Collectives of freed communicators, and those of the detour: the
+   * direct ones are the rest (regime.c's report). */
+  uint64_t n_coll_retired, n_coll_detour;
   /* A restart's logged messages not yet re-delivered (their communicator
    * is not created again yet): until then receives may be the layer's. */
   uint64_t restore_left;
@@ -220,6 +222,21 @@ void mpisnap__regime_report(void);
 /* comm.c */
 int mpisnap__comm_setup(void);
 mpisnap__comm *mpisnap__comm_get(MPI_Comm app);
+typedef struct {
+  MPI_Comm app;
+  mpisnap__comm *c;
+} mpisnap__comm_cache_t;
+extern mpisnap__comm_cache_t mpisnap__comm_cache;
+
+/* mpisnap__comm_get with its cache hit inlined: the hot paths (bare
+ * point-to-point, direct collectives) pay a compare, not a call. */
+static inline mpisnap__comm *mpisnap__comm_find(MPI_Comm app) {
+  mpisnap__comm *c = mpisnap__comm_cache.c;
+
+  if (app == mpisnap__comm_cache.app && c != NULL)
+    return c;
+  return mpisnap__comm_get(app);
+}
 int mpisnap__comm_register(MPI_Comm app);
 void mpisnap__comm_release_all(void);
 
@@ -340,7 +357,7 @@ static inline MPI_Comm mpisnap__bare_shadow(MPI_Comm comm,
                                            mpisnap__comm **cp) {
   mpisnap__comm *c;
 
-  if (!mpisnap__g.bare || (c = mpisnap__comm_get(comm)) == NULL ||
+  if (!mpisnap__g.bare || (c = mpisnap__comm_find(comm)) == NULL ||
       !mpisnap__fast_ok(c))
     return MPI_COMM_NULL;
   *cp = c;

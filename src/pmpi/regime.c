@@ -82,7 +82,13 @@ uint64_t mpisnap__layer_world_collectives(void) {
  * ran, summed over the ranks. */
 void mpisnap__regime_report(void) {
   mpisnap__state *g = &mpisnap__g;
-  uint64_t in[2] = {g->n_coll_direct, g->n_coll_detour}, out[2] = {0, 0};
+  uint64_t in[2] = {g->n_coll_retired, g->n_coll_detour}, out[2] = {0, 0};
+  mpisnap__queue *l;
+
+  /* Every blocking collective is counted on its communicator; the direct
+   * path counts nothing else (it ends in a tail call to MPI). */
+  mpisnap__queue_foreach(l, &g->comms) in[0] += MPISNAP__COMM(l)->collectives;
+  in[0] -= g->n_coll_detour;
 
   /* Every rank reduces (MPISNAP_VERBOSE could differ between ranks). */
   PMPI_Reduce(in, out, 2, MPI_UINT64_T, MPI_SUM, 0, g->control);
