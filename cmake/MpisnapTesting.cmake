@@ -21,6 +21,19 @@ if(MPISNAP_MPI_IS_OPENMPI)
   set(MPISNAP_MPIEXEC_FLAGS "--oversubscribe")
 endif()
 
+# MPISNAP_TEST_NP_WIDE: the rank count of the tests that are slow for
+# nothing but collectives on oversubscribed cores (the communicator
+# constructors, cg's restart): 4, unless the MPI's waiting ranks spin
+# without yielding (MPICH: every collective of 4 ranks on 2 cores costs a
+# scheduler time slice, about 8 ms, docs/BENCHMARKS.md) on fewer than 4
+# cores; then 2.  The tests that must run on 4 ranks under MPICH too (heat2d
+# and workers restarted, issue 14) keep 4.
+cmake_host_system_information(RESULT _mpisnap_cores QUERY NUMBER_OF_LOGICAL_CORES)
+set(MPISNAP_TEST_NP_WIDE 4)
+if(MPISNAP_MPI_FAMILY STREQUAL "mpich" AND _mpisnap_cores LESS 4)
+  set(MPISNAP_TEST_NP_WIDE 2)
+endif()
+
 # mpisnap_mpiexec_env(<out-var> <VAR> <value>)
 # The launcher arguments that give VAR=value to the ranks only.
 function(mpisnap_mpiexec_env out var value)
