@@ -53,10 +53,9 @@ PEER_SKIP=${OMPI_PEER_SKIP-'-sendcnt=(65530|262144) '} \
 # preload and snap without its 30 longest runs (below).  Left to the Open MPI run below: the CLI, the rest of the
 # fault matrix, fuzzers, install, Slurm, the apps' argument and job-script
 # tests.  MPICH_SKIP: a ctest regex of tests to leave out (none by default).
-# Measured on 2 vCPUs shared with other builds (load average about 8): 20
-# minutes (ctest 13.6, of which ctors' four runs and the apps' and e2e
-# kill-and-restart tests take most; the peer suite 6), against about 42
-# for everything else.  MPICH's ranks spin when oversubscribed.
+# MPICH's ranks spin when oversubscribed, so on fewer than 4 cores ctors
+# and cg's restart run on 2 ranks (MPISNAP_TEST_NP_WIDE,
+# cmake/MpisnapTesting.cmake): they had taken 490 and 389 of ctest's 877 s.
 MPICH_BUILD_DIR=${MPICH_BUILD_DIR:-build-mpich}
 MPICH_SKIP=${MPICH_SKIP:-'^$'}
 mpich_t0=$(date +%s)
