@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts that launch MPI jobs (scripts/peer.sh, scripts/demo.sh,
 # bench/run-*.sh): which launcher a build uses, and how to spell its options.
 #
@@ -43,6 +44,7 @@ launcher_detect() {
 }
 
 launcher_env() {
+  # shellcheck disable=SC2178 # a nameref to the caller's array
   local -n launcher_args_=$1
   if ${launcher_hydra:-false}; then
     launcher_args_+=(-genv "$2" "$3")
@@ -52,6 +54,7 @@ launcher_env() {
 }
 
 launcher_bind() {
+  # shellcheck disable=SC2178 # a nameref to the caller's array
   local -n launcher_args_=$1
   if [[ $2 -le $(nproc) ]]; then
     if ${launcher_hydra:-false}; then launcher_args_+=(-bind-to core); else launcher_args_+=(--bind-to core); fi
