@@ -3,15 +3,18 @@
 # on several rank counts (bench/coll.c, bench/exchange.c) and prints their
 # tables (markdown).  run-coll.sh and run-exchange.sh call it:
 #
-#   bench/run-ranks.sh NAME [--build-dir DIR] [--preload] [--ranks "2 4"]
-#                      [--timeout SECONDS] [--] [benchmark options]
+#   bench/run-ranks.sh NAME [--build-dir DIR] [--preload] [--yield]
+#                      [--ranks "2 4"] [--timeout SECONDS] [--] [benchmark options]
 #
 # The build directory is DIR, else $BUILD_DIR, else build/.  By default the
 # benchmark linked with libmpisnap runs; --preload runs the one linked with
 # MPI alone and loads libmpisnap.so from the build directory with
 # LD_PRELOAD.  Everything else goes to the benchmark (see its --help).
 # Ranks are bound one per core when there are enough cores; beyond that the
-# job is oversubscribed and left unbound.  Build it first with
+# job is oversubscribed and left unbound.  --yield (MPICH builds) preloads
+# bench/yield's shim into every rank, both columns alike, so that MPICH's
+# idle ranks give the core away as Open MPI's do when oversubscribed
+# (without it, 4 ranks on 2 cores measure the scheduler's time slices).  Build it first with
 #   cmake --build build --target mpisnap-bench-NAME mpisnap-bench-NAME-plain
 set -euo pipefail
 
@@ -22,6 +25,7 @@ name=$1
 shift
 build_dir=${BUILD_DIR:-build}
 preload=false
+yield=false
 ranks="2 4"
 limit=900
 while [ $# -gt 0 ]; do
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
       shift 2
       ;;
     --preload) preload=true; shift ;;
+    --yield) yield=true; shift ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -61,6 +66,11 @@ fi
 # whose options are spelled differently).
 . scripts/launcher.sh
 launcher_detect "$build_dir"
+if $yield; then
+  yield_lib=$(realpath -m "$build_dir/bench/yield/libmpisnap-bench-yield.so")
+  [ -e "$yield_lib" ] || { echo "run-$name.sh: $yield_lib is missing (an MPICH build's target mpisnap-bench-yield)" >&2; exit 1; }
+  preload_lib=$yield_lib${preload_lib:+:$preload_lib}
+fi
 if [ -n "${preload_lib:-}" ]; then
   launcher_env extra LD_PRELOAD "$preload_lib"
 fi
