@@ -14,7 +14,8 @@
 # job is oversubscribed and left unbound.  --yield (MPICH builds) preloads
 # bench/yield's shim into every rank, both columns alike, so that MPICH's
 # idle ranks give the core away as Open MPI's do when oversubscribed
-# (without it, 4 ranks on 2 cores measure the scheduler's time slices).  Build it first with
+# (without it, 4 ranks on 2 cores measure the scheduler's time slices).
+# Build it first with
 #   cmake --build build --target mpisnap-bench-NAME mpisnap-bench-NAME-plain
 set -euo pipefail
 

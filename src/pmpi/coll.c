@@ -57,7 +57,7 @@ int mpisnap__gather_members(MPI_Comm app) {
  * counts across ranks at a cut, collective mode the world's at every
  * round).  A collective counts when it is called, before MPI runs it, so
  * that the direct path ends in a tail call: at 0.1 us per small
- * collective, the call frame a count after it needs was 3-4 % (bench/coll,
+ * collective, the call frame a count after it needs was 3-6 % (bench/coll,
  * docs/BENCHMARKS.md).  A call MPI fails is counted too, on every rank that
  * made it. */
 #define COLL_COLD __attribute__((noinline, cold))
@@ -98,10 +98,10 @@ static int coll_wait(MPI_Comm comm, int rc, MPI_Request *req) {
     return PMPI_##name(__VA_ARGS__);                                           \
   }                                                                            \
   MPISNAP_EXTERN int MPI_##name params {                                       \
-    mpisnap__comm *c_ = mpisnap__comm_cache.c;                                 \
+    mpisnap__comm *c_;                                                         \
     if (!mpisnap__g.coll_direct)                                               \
       return detour_##name(__VA_ARGS__);                                       \
-    if (comm != mpisnap__comm_cache.app || c_ == NULL)                         \
+    if ((c_ = mpisnap__comm_cached(comm)) == NULL)                             \
       return missed_##name(__VA_ARGS__);                                       \
     c_->collectives++;                                                         \
     return PMPI_##name(__VA_ARGS__);                                           \

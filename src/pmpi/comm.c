@@ -7,20 +7,16 @@
 
 #include "pmpi/layer.h"
 
-/* One-entry cache in front of the attribute lookup: programs tend to use
- * one communicator for long stretches.  Not static: the direct regime's
- * collectives and bare point-to-point calls read it inline
- * (mpisnap__comm_find in layer.h). */
-mpisnap__comm_cache_t mpisnap__comm_cache = {MPI_COMM_NULL, NULL};
-#define cached_app mpisnap__comm_cache.app
-#define cached mpisnap__comm_cache.c
+/* Not static: the direct regime's collectives and bare point-to-point
+ * calls read it inline (layer.h). */
+mpisnap__commcache mpisnap__comm_cache = {MPI_COMM_NULL, NULL};
 
 mpisnap__comm *mpisnap__comm_get(MPI_Comm app) {
   mpisnap__comm *c;
   int flag = 0;
 
-  if (app == cached_app && cached != NULL)
-    return cached;
+  if ((c = mpisnap__comm_cached(app)) != NULL)
+    return c;
   if (app == MPI_COMM_NULL)
     return NULL;
   if (PMPI_Comm_get_attr(app, mpisnap__g.keyval, &c, &flag) != MPI_SUCCESS ||
@@ -28,8 +24,8 @@ mpisnap__comm *mpisnap__comm_get(MPI_Comm app) {
     mpisnap__fatal("a point-to-point call used a communicator that mpisnap "
                    "does not know (created before MPI_Init completed, or by "
                    "a constructor mpisnap does not intercept)");
-  cached_app = app;
-  cached = c;
+  mpisnap__comm_cache.app = app;
+  mpisnap__comm_cache.c = c;
   return c;
 }
 
@@ -211,9 +207,9 @@ fail:
 static void unlink_comm(mpisnap__comm *c) {
   mpisnap__queue_remove(&c->link);
   mpisnap__g.n_coll_retired += c->collectives;
-  if (cached == c) {
-    cached = NULL;
-    cached_app = MPI_COMM_NULL;
+  if (mpisnap__comm_cache.c == c) {
+    mpisnap__comm_cache.c = NULL;
+    mpisnap__comm_cache.app = MPI_COMM_NULL;
   }
 }
 

@@ -222,6 +222,9 @@ MPISNAP_EXTERN int MPI_Finalize(void) {
     mpisnap__regime_report();
     bad = g->unbalanced;
     g->finalized = 1;
+    /* The direct path reads only coll_direct: a collective called after
+     * this (erroneous) goes to MPI's nonblocking form and its error. */
+    g->coll_direct = 0;
     mpisnap__snapshot_logs_free();
     mpisnap__comm_release_all();
     mpisnap__chan_shutdown();

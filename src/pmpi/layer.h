@@ -222,20 +222,25 @@ void mpisnap__regime_report(void);
 /* comm.c */
 int mpisnap__comm_setup(void);
 mpisnap__comm *mpisnap__comm_get(MPI_Comm app);
+/* The one-entry cache in front of mpisnap__comm_get's attribute lookup
+ * (programs use one communicator for long stretches), readable inline. */
 typedef struct {
   MPI_Comm app;
-  mpisnap__comm *c;
-} mpisnap__comm_cache_t;
-extern mpisnap__comm_cache_t mpisnap__comm_cache;
+  mpisnap__comm *c; /* NULL, with app MPI_COMM_NULL, when empty */
+} mpisnap__commcache;
+extern mpisnap__commcache mpisnap__comm_cache;
+
+/* app's record if it is the cached one, else NULL (no lookup). */
+static inline mpisnap__comm *mpisnap__comm_cached(MPI_Comm app) {
+  return app == mpisnap__comm_cache.app ? mpisnap__comm_cache.c : NULL;
+}
 
 /* mpisnap__comm_get with its cache hit inlined: the hot paths (bare
  * point-to-point, direct collectives) pay a compare, not a call. */
 static inline mpisnap__comm *mpisnap__comm_find(MPI_Comm app) {
-  mpisnap__comm *c = mpisnap__comm_cache.c;
+  mpisnap__comm *c = mpisnap__comm_cached(app);
 
-  if (app == mpisnap__comm_cache.app && c != NULL)
-    return c;
-  return mpisnap__comm_get(app);
+  return c != NULL ? c : mpisnap__comm_get(app);
 }
 int mpisnap__comm_register(MPI_Comm app);
 void mpisnap__comm_release_all(void);
